@@ -1,0 +1,41 @@
+"""tinytorch: the TinyTorch book's framework, built as a lazy graph compiler.
+
+    from tinytorch import Tensor
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * 3).sum()          # a graph, not a number
+    y.backward(); print(x.grad)  # realized here: passes -> backend -> values
+
+Switch backends with ``tinytorch.set_backend("numpy")`` / ``with tinytorch.backend(...)`` or
+``TINYTORCH_BACKEND``; look inside with ``tinytorch.dump_graph`` and ``tinytorch.profile()``.
+"""
+
+from tinytorch import ir  # noqa: F401  (registers the ops)
+from tinytorch.backends import available_backends
+from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
+from tinytorch.frontend.functional import concat, stack, where
+from tinytorch.frontend.inspect import dump_graph, explain
+from tinytorch.frontend.tensor import Tensor
+from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
+from tinytorch.runtime import (
+    backend,
+    current_backend,
+    dump_to,
+    eager_check,
+    get_pipeline,
+    profile,
+    set_backend,
+    set_debug,
+    set_pipeline,
+)
+
+cat = concat
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTypeError", "GELU", "RealizeError", "ReLU", "ShapeError", "Sigmoid", "Softmax", "Tanh",
+    "Tensor", "available_backends", "backend", "cat", "concat", "current_backend",
+    "dump_graph", "dump_to", "eager_check", "enable_autograd", "enable_grad", "explain",
+    "get_pipeline", "is_grad_enabled", "no_grad", "profile", "set_backend", "set_debug",
+    "set_pipeline", "stack", "where",
+]

@@ -1,0 +1,85 @@
+"""The backend contract, and the registry of backends by name.
+
+A backend turns a post-pass :class:`~tinytorch.ir.graph.Graph` into an :class:`Executable`
+once (``compile``), and the executable then runs many times on new input arrays. Every node
+execution is reported to a ``hook`` (the runtime's profiler): a backend that runs nodes one by
+one reports each; a backend that fuses reports one call per kernel with all its member nodes.
+That is the whole contract: a new backend plugs in here without touching the frontend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tinytorch.ir.errors import RealizeError
+from tinytorch.ir.graph import Graph
+from tinytorch.ir.node import Node
+
+# hook(nodes_run_as_one_kernel, seconds, kernel_label)
+Hook = Callable[[Sequence[Node], float, str], None]
+
+
+class Executable:
+    """A compiled graph. ``run`` takes one array per ``graph.inputs`` (in order) and returns
+    one array per ``graph.outputs``."""
+
+    graph: Graph
+
+    def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class Backend:
+    name = "backend"
+
+    def compile(self, graph: Graph) -> Executable:
+        raise NotImplementedError
+
+    def config(self) -> tuple:
+        """Anything that changes compiled code (CPU features, flags): part of cache keys."""
+        return ()
+
+
+class UnknownBackendError(ValueError):
+    """No backend is registered under that name."""
+
+
+_BACKENDS: dict[str, Callable[[], Backend]] = {}
+_INSTANCES: dict[str, Backend] = {}
+
+
+def register_backend(name: str, factory: Callable[[], Backend]) -> None:
+    """Make ``factory()`` available as ``name``. Backends are built lazily, on first use."""
+    _BACKENDS[name] = factory
+
+
+def available_backends() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+def check_backend_name(name: str) -> str:
+    if name not in _BACKENDS:
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; known backends: {', '.join(available_backends())}"
+        )
+    return name
+
+
+def get_backend(name: str) -> Backend:
+    if name not in _INSTANCES:
+        _INSTANCES[name] = _BACKENDS[check_backend_name(name)]()
+    return _INSTANCES[name]
+
+
+def realize_error(node: Node, exc: BaseException) -> RealizeError:
+    """Wrap a failure inside a kernel so it names the op and the user's line."""
+    where = f" (created at {node.src})" if node.src else ""
+    shapes = ", ".join(str(i.shape) for i in node.inputs)
+    err = RealizeError(
+        f"{node.op} on inputs of shape {shapes or '()'}{where} failed: "
+        f"{type(exc).__name__}: {exc}",
+        op=node.op, src=node.src,
+    )
+    return err

@@ -1,0 +1,200 @@
+"""Autograd as a graph transform (book Module 05).
+
+``loss.backward()`` does not compute anything. It walks the lazy graph from ``loss`` back to
+the tensors that require gradients and, for each op, asks the registry's VJP rule to *emit
+IR* for the input gradients. Each tensor's ``.grad`` becomes a lazy tensor in the same graph;
+reading it (or ``optimizer.step()``) realizes forward and backward together, through the same
+passes and fusion as any other graph.
+
+The book's surface stays: ``requires_grad``, ``.grad`` (a Tensor), ``backward(gradient=None)``
+with its error for non-scalars, accumulation across calls and across shared uses,
+``zero_grad()``, ``enable_autograd()`` and the ``*Backward`` names on ``grad_fn``. As in the
+book's own implementation, every live tensor on the path receives a ``.grad``, not only
+leaves. ``no_grad()`` is added, as PyTorch users expect.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinytorch.frontend.dtypes import is_float
+from tinytorch.ir import build as B
+from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.graph import topo_order
+from tinytorch.ir.node import Node
+from tinytorch.ir.registry import get
+
+if TYPE_CHECKING:
+    from tinytorch.frontend.tensor import Tensor
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Ops inside build graphs that autograd will not differentiate (for evaluation)."""
+    old = is_grad_enabled()
+    _state.enabled = False
+    try:
+        yield
+    finally:
+        _state.enabled = old
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    old = is_grad_enabled()
+    _state.enabled = True
+    try:
+        yield
+    finally:
+        _state.enabled = old
+
+
+def enable_autograd(quiet: bool = False) -> None:
+    """The book's switch (Module 05). Here gradients are part of the graph compiler and
+    always available, so this only confirms it (``quiet=True`` prints nothing)."""
+    if not quiet:
+        print("Autograd enabled: tinytorch builds gradients as graph transforms "
+              "(always on; use tinytorch.no_grad() to turn tracking off).")
+
+
+# ---------------------------------------------------------------- grad_fn view
+class Function:
+    """The book's view of "the op that made this tensor": ``y.grad_fn`` is an instance of a
+    subclass named ``AddBackward``, ``MatmulBackward``... ``apply(grad_output)`` computes
+    the input gradients right now, as NumPy arrays (``None`` for inputs without grad)."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        from tinytorch.frontend.tensor import Tensor
+
+        return tuple(Tensor._view_of(i) for i in _user_inputs(self._node))
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, grad_output: Any) -> tuple[np.ndarray | None, ...]:
+        from tinytorch.frontend.tensor import Tensor
+        from tinytorch.runtime import realize
+
+        g = Tensor(grad_output, dtype=self._node.dtype)._node
+        grads = _input_grads(self._node, g)
+        inputs = _user_inputs(self._node)
+        nodes = [grads.get(id(i)) for i in inputs]
+        realize([n for n in nodes if n is not None])
+        return tuple(None if n is None else n.value for n in nodes)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+_FUNCTION_CLASSES: dict[str, type[Function]] = {}
+
+
+def function_class(name: str) -> type[Function]:
+    """The ``Function`` subclass called ``name`` (made once, so ``isinstance`` works)."""
+    if name not in _FUNCTION_CLASSES:
+        _FUNCTION_CLASSES[name] = type(name, (Function,), {"__module__": __name__})
+    return _FUNCTION_CLASSES[name]
+
+
+def grad_fn_of(node: Node) -> Function | None:
+    if node.is_leaf or not node.meta.get("requires_grad", False):
+        return None
+    name = node.meta.get("grad_label") or get(node.op).backward_name
+    return function_class(name)(node)
+
+
+# ------------------------------------------------------------- the transform
+def _tracks(node: Node, memo: dict[int, bool]) -> bool:
+    """Does gradient flow into ``node``? Tensors record it; nodes the frontend built in
+    between (casts, broadcasts) inherit it from their inputs."""
+    if "requires_grad" in node.meta:
+        return node.meta["requires_grad"]
+    if id(node) not in memo:
+        memo[id(node)] = (is_float(node.dtype) and get(node.op).differentiable
+                          and any(_tracks(i, memo) for i in node.inputs))
+    return memo[id(node)]
+
+
+def _user_inputs(node: Node) -> list[Node]:
+    return list(node.inputs)
+
+
+def _input_grads(node: Node, grad: Node) -> dict[int, Node]:
+    """Gradients of ``node``'s direct inputs, given the gradient of its output."""
+    memo: dict[int, bool] = {}
+    with B.source(node.src):
+        contributions = get(node.op).vjp(node, grad)
+    out: dict[int, Node] = {}
+    for i, g in zip(node.inputs, contributions, strict=True):
+        if g is not None and _tracks(i, memo):
+            out[id(i)] = B.add(out[id(i)], g) if id(i) in out else g
+    return out
+
+
+def backward(root: Tensor, gradient: Any = None) -> None:
+    """Append the backward graph of ``root`` and accumulate into every live tensor's
+    ``.grad``. Nothing is computed until a gradient is read."""
+    from tinytorch.frontend.tensor import Tensor
+
+    node = root._node
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() called on a tensor that does not require grad: no tensor it was "
+            "computed from has requires_grad=True (or it was built under no_grad())"
+        )
+    if gradient is None:
+        if root.size != 1:
+            raise ValueError(
+                f"backward() requires gradient for non-scalar tensors (this tensor has shape "
+                f"{root.shape}); pass gradient=... of that shape, or reduce it first"
+            )
+        seed = B.const(1.0, node.shape, node.dtype)
+    else:
+        g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=node.dtype)
+        if g.shape != root.shape:
+            raise ShapeError(f"backward(): gradient has shape {g.shape} but the tensor has "
+                             f"shape {root.shape}")
+        seed = B.cast(g._node, node.dtype)
+
+    memo: dict[int, bool] = {}
+    order = topo_order([node], stop=lambda n: not _tracks(n, memo))
+    grads: dict[int, Node] = {id(node): seed}
+    for n in reversed(order):
+        g = grads.pop(id(n), None)
+        if g is None or not _tracks(n, memo):
+            continue
+        ref = n.meta.get("tensor")
+        tensor = ref() if ref is not None else None
+        if tensor is not None:
+            tensor._accumulate_grad(g)
+        if n.is_leaf:
+            continue
+        with B.source(n.src):
+            contributions = get(n.op).vjp(n, g)
+        for i, gi in zip(n.inputs, contributions, strict=True):
+            if gi is None or not _tracks(i, memo):
+                continue
+            if gi.dtype != i.dtype:
+                gi = B.cast(gi, i.dtype)
+            grads[id(i)] = B.add(grads[id(i)], gi) if id(i) in grads else gi
+
+
+def register_tensor(node: Node, tensor: Tensor) -> None:
+    """Let backward() find the tensor that owns ``node`` (weakly: no lifetime extension)."""
+    node.meta["tensor"] = weakref.ref(tensor)

@@ -1,0 +1,94 @@
+"""Turning Python and NumPy data into arrays of the IR's dtypes, and type promotion.
+
+Defaults (the book's framework computes in float32):
+* floating data (lists, Python floats, float64 arrays) becomes ``float32``;
+* integer data becomes ``int64`` (labels, token ids); booleans stay ``bool``;
+* pass ``dtype=`` to keep anything else, e.g. ``Tensor(x, dtype="float64")``.
+
+Promotion between two tensors follows PyTorch: a float and an integer give the float; two
+floats or two integers give the wider. A Python scalar never widens a tensor's dtype
+(``int_tensor * 2.5`` is float32, ``float16_tensor * 2.0`` stays float16).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinytorch.ir.errors import DTypeError
+from tinytorch.ir.node import DTYPES, FLOAT_DTYPES, INT_DTYPES
+
+DEFAULT_FLOAT = "float32"
+DEFAULT_INT = "int64"
+
+
+def normalize_dtype(dtype: Any) -> str:
+    """Accept ``"float32"``, ``np.float32``, ``np.dtype("float32")``, ``float``, ``int``."""
+    if dtype is float:
+        return DEFAULT_FLOAT
+    if dtype is int:
+        return DEFAULT_INT
+    if dtype is bool:
+        return "bool"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype)
+    if name not in DTYPES:
+        raise DTypeError(f"unsupported dtype {dtype!r}; supported: {', '.join(DTYPES)}")
+    return name
+
+
+def to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """A fresh array from list / ndarray / scalar data, with the defaults above."""
+    if dtype is not None:
+        dtype = normalize_dtype(dtype)
+    try:
+        arr = np.array(data, dtype=dtype, copy=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"Tensor data must be rectangular (every row the same length): {exc}"
+        ) from None
+    except TypeError as exc:
+        raise TypeError(f"Tensor data must be numeric, got {type(data).__name__}: {exc}") from None
+    if dtype is not None:
+        return arr
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr if arr.dtype.name in ("float16", "float32") else arr.astype(DEFAULT_FLOAT)
+    if kind in "iu":
+        name = arr.dtype.name
+        keep = isinstance(data, np.ndarray) and name in INT_DTYPES
+        return arr if keep else arr.astype(DEFAULT_INT)
+    if kind == "b":
+        return arr
+    raise TypeError(
+        f"Tensor data must be numeric (bool, int or float), got {arr.dtype} from "
+        f"{type(data).__name__}"
+    )
+
+
+def is_float(dtype: str) -> bool:
+    return dtype in FLOAT_DTYPES
+
+
+def promote(a: str, b: str) -> str:
+    """The dtype of an op between tensors of dtypes ``a`` and ``b``."""
+    if a == b:
+        return a
+    if is_float(a) != is_float(b):
+        return a if is_float(a) else b
+    return np.promote_types(a, b).name
+
+
+def scalar_dtype(tensor_dtype: str, scalar: Any) -> str:
+    """The dtype of ``tensor <op> python_scalar``: the tensor's, unless a float scalar meets
+    an integer or bool tensor (then float32)."""
+    if isinstance(scalar, (bool, np.bool_)):
+        return tensor_dtype
+    if isinstance(scalar, (float, np.floating)) and not is_float(tensor_dtype):
+        return DEFAULT_FLOAT
+    if isinstance(scalar, (int, np.integer)) and tensor_dtype == "bool":
+        return DEFAULT_INT
+    return tensor_dtype

@@ -1,0 +1,472 @@
+"""The ops behind Tensor's methods: check the arguments, then add IR nodes. Nothing computes.
+
+Each function turns NumPy's conveniences into explicit IR: broadcasting becomes ``expand``
+nodes, type promotion becomes ``cast`` nodes, 1-D matmul operands become ``reshape`` nodes.
+Shape and dtype errors are raised here, at the user's line, with the book's messages where
+the book gives them. Every function is wrapped by :func:`~tinytorch.frontend.source.user_op`,
+which stamps the user's ``file:line`` on the nodes it builds.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinytorch.frontend.dtypes import (
+    DEFAULT_FLOAT,
+    is_float,
+    normalize_dtype,
+    promote,
+    scalar_dtype,
+)
+from tinytorch.frontend.source import user_op
+from tinytorch.ir import build as B
+from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.shapes import (
+    broadcast_shapes,
+    infer_reshape,
+    normalize_axes,
+    normalize_axis,
+    prod,
+)
+
+if TYPE_CHECKING:
+    from tinytorch.frontend.tensor import Tensor
+
+Scalar = (numbers.Number, np.number, np.bool_)
+
+
+def _T():
+    from tinytorch.frontend.tensor import Tensor
+
+    return Tensor
+
+
+def _wrap(node, parents: Sequence[Any], label: str | None = None) -> Tensor:
+    return _T()._from_op(node, parents, label)
+
+
+def as_tensor(x: Any) -> Tensor:
+    """Tensors pass through; lists, arrays and scalars become constant tensors."""
+    T = _T()
+    return x if isinstance(x, T) else T(x)
+
+
+# --------------------------------------------------------------- elementwise
+_FLOAT_RESULT = {"div"}  # integer inputs give a float result (true division)
+_COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+
+
+def _binary(op: str, a: Any, b: Any) -> Tensor:
+    T = _T()
+    ta, tb = isinstance(a, T), isinstance(b, T)
+    if not ta and not isinstance(a, Scalar):
+        a, ta = as_tensor(a), True
+    if not tb and not isinstance(b, Scalar):
+        b, tb = as_tensor(b), True
+    if ta and tb:
+        dtype = promote(a.dtype, b.dtype)
+        shape = broadcast_shapes(a.shape, b.shape, op=_SYMBOL.get(op, op))
+    else:
+        t, s = (a, b) if ta else (b, a)
+        dtype, shape = scalar_dtype(t.dtype, s), t.shape
+    if op in _FLOAT_RESULT and not is_float(dtype):
+        dtype = DEFAULT_FLOAT
+    if op not in _COMPARE and op not in ("maximum", "minimum") and dtype == "bool":
+        dtype = "int64"  # arithmetic on booleans counts them, as in NumPy's sum
+
+    def node_of(x: Any):
+        if isinstance(x, T):
+            return B.expand(B.cast(x._node, dtype), shape)
+        return B.const(np.array(x).astype(dtype).item(), shape, dtype)
+
+    parents = [x for x in (a, b) if isinstance(x, T)]
+    return _wrap(B.make(op, (node_of(a), node_of(b))), parents)
+
+
+def _float_input(x: Tensor):
+    return x._node if is_float(x.dtype) else B.cast(x._node, DEFAULT_FLOAT)
+
+
+@user_op("add")
+def add(a: Any, b: Any) -> Tensor:
+    return _binary("add", a, b)
+
+
+@user_op("sub")
+def sub(a: Any, b: Any) -> Tensor:
+    return _binary("sub", a, b)
+
+
+@user_op("mul")
+def mul(a: Any, b: Any) -> Tensor:
+    return _binary("mul", a, b)
+
+
+@user_op("div")
+def div(a: Any, b: Any) -> Tensor:
+    return _binary("div", a, b)
+
+
+@user_op("pow")
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
+    T = _T()
+    if isinstance(a, T) and isinstance(b, Scalar) and not is_float(a.dtype) and b < 0:
+        a = astype(a, DEFAULT_FLOAT)  # integers to negative powers are fractions
+    return _binary("pow", a, b)
+
+
+@user_op("maximum")
+def maximum(a: Any, b: Any) -> Tensor:
+    return _binary("maximum", a, b)
+
+
+@user_op("minimum")
+def minimum(a: Any, b: Any) -> Tensor:
+    return _binary("minimum", a, b)
+
+
+@user_op("compare")
+def compare(op: str, a: Any, b: Any) -> Tensor:
+    """``lt``, ``le``, ``gt``, ``ge``, ``eq``, ``ne``: bool tensors, never differentiable."""
+    return _binary(op, a, b)
+
+
+@user_op("neg")
+def neg(x: Tensor) -> Tensor:
+    node = x._node if x.dtype != "bool" else B.cast(x._node, "int64")
+    return _wrap(B.neg(node), [x])
+
+
+def _unary_float(op: str, label: str | None = None):
+    @user_op(op)
+    def fn(x: Tensor) -> Tensor:
+        return _wrap(B.make(op, (_float_input(x),)), [x], label)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = f"Elementwise ``{op}``; integer inputs are computed in float32."
+    return fn
+
+
+exp = _unary_float("exp")
+log = _unary_float("log")
+sqrt = _unary_float("sqrt")
+tanh = _unary_float("tanh", "TanhBackward")
+sigmoid = _unary_float("sigmoid")
+gelu = _unary_float("gelu")
+
+
+@user_op("relu")
+def relu(x: Tensor) -> Tensor:
+    return _wrap(B.make("relu", (x._node,)), [x])
+
+
+@user_op("abs")
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    return _wrap(B.make("abs", (x._node,)), [x])
+
+
+@user_op("clip")
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]``. Tensor bounds broadcast (via maximum/minimum)."""
+    T = _T()
+    if isinstance(min, T) or isinstance(max, T):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    dtype = x.dtype
+    for bound in (min, max):
+        if bound is not None:
+            dtype = scalar_dtype(dtype, bound)
+    lo = None if min is None else np.array(min).astype(dtype).item()
+    hi = None if max is None else np.array(max).astype(dtype).item()
+    return _wrap(B.make("clip", (B.cast(x._node, dtype),), lo=lo, hi=hi), [x])
+
+
+@user_op("where")
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``; all three broadcast together."""
+    T = _T()
+    cond = as_tensor(condition)
+    if cond.dtype != "bool":
+        cond = compare("ne", cond, 0)
+    tensors = [x for x in (a, b) if isinstance(x, T)]
+    if tensors:
+        dtype = tensors[0].dtype if len(tensors) == 1 else promote(a.dtype, b.dtype)
+        for s in (a, b):
+            if not isinstance(s, T):
+                dtype = scalar_dtype(dtype, s)
+    else:
+        dtype = np.result_type(a, b).name
+        dtype = DEFAULT_FLOAT if dtype.startswith("float") else normalize_dtype(dtype)
+    shape = broadcast_shapes(cond.shape, *(x.shape for x in tensors), op="where")
+
+    def node_of(x: Any):
+        if isinstance(x, T):
+            return B.expand(B.cast(x._node, dtype), shape)
+        return B.const(np.array(x).astype(dtype).item(), shape, dtype)
+
+    node = B.make("where", (B.expand(cond._node, shape), node_of(a), node_of(b)))
+    return _wrap(node, tensors)
+
+
+@user_op("astype")
+def astype(x: Tensor, dtype: Any) -> Tensor:
+    dtype = normalize_dtype(dtype)
+    if dtype == x.dtype:
+        return _wrap(B.make("cast", (x._node,), dtype=dtype), [x])
+    return _wrap(B.cast(x._node, dtype), [x])
+
+
+# -------------------------------------------------------------------- matmul
+@user_op("matmul")
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are vectors, batch dims broadcast.
+
+    The book's errors: a non-Tensor operand is a ``TypeError``; mismatched inner dimensions
+    are a ``ValueError`` "Cannot perform matrix multiplication: (2, 3) @ (2, 2). Inner
+    dimensions must match: 3 ≠ 2".
+    """
+    T = _T()
+    for x in (a, b):
+        if not isinstance(x, T):
+            raise TypeError(f"Expected Tensor for matrix multiplication, got {type(x)}")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"Cannot perform matrix multiplication on a 0-d tensor: "
+                         f"{a.shape} @ {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if k_a != k_b:
+        raise ShapeError(f"Cannot perform matrix multiplication: {a.shape} @ {b.shape}. "
+                         f"Inner dimensions must match: {k_a} ≠ {k_b}")
+    dtype = promote(a.dtype, b.dtype)
+    if dtype == "bool":
+        dtype = "int64"
+    na, nb = B.cast(a._node, dtype), B.cast(b._node, dtype)
+    if a.ndim == 1:
+        na = B.reshape(na, (1, k_a))
+    if b.ndim == 1:
+        nb = B.reshape(nb, (k_b, 1))
+    batch = broadcast_shapes(na.shape[:-2], nb.shape[:-2], op="@")
+    na = B.expand(na, batch + na.shape[-2:])
+    nb = B.expand(nb, batch + nb.shape[-2:])
+    out = B.make("matmul", (na, nb))
+    final = batch + ((a.shape[-2],) if a.ndim >= 2 else ()) + ((b.shape[-1],) if b.ndim >= 2
+                                                               else ())
+    return _wrap(B.reshape(out, final) if out.shape != final else out, [a, b])
+
+
+# ---------------------------------------------------------------- reductions
+def _axes(x: Tensor, axis: Any, op: str) -> tuple[int, ...]:
+    return normalize_axes(axis, x.ndim, op)
+
+
+@user_op("sum")
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _wrap(B.make("sum", (x._node,), axes=_axes(x, axis, "sum"),
+                        keepdims=bool(keepdims)), [x])
+
+
+@user_op("mean")
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum divided by the count (integers give float32). Empty axes give NaN."""
+    axes = _axes(x, axis, "mean")
+    count = prod(x.shape[a] for a in axes)
+    total = sum(astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x, axes, keepdims)
+    out = mul(total, 1.0 / count) if count else div(total, 0.0)
+    out._node.meta["grad_label"] = "MeanBackward"
+    return out
+
+
+@user_op("var")
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance, ``mean((x - mean(x))**2)`` scaled by ``n / (n - ddof)``.
+
+    ``ddof=0`` (population variance) is the default, as in NumPy and the book's LayerNorm;
+    PyTorch's ``var`` defaults to the unbiased ``ddof=1`` — pass it explicitly for that.
+    """
+    axes = _axes(x, axis, "var")
+    centered = sub(x, mean(x, axes, keepdims=True))
+    n = prod(x.shape[a] for a in axes)
+    out = sum(mul(centered, centered), axes, keepdims)
+    out = div(out, float(n - ddof)) if n - ddof > 0 else div(out, 0.0)
+    out._node.meta["grad_label"] = "VarBackward"
+    return out
+
+
+def _extremum(op: str, x: Tensor, axis: Any, keepdims: bool) -> Tensor:
+    axes = _axes(x, axis, op)
+    if x.size == 0 or any(x.shape[a] == 0 for a in axes):
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape} over "
+                         f"axis {axis}")
+    return _wrap(B.make(op, (x._node,), axes=axes, keepdims=bool(keepdims)), [x])
+
+
+@user_op("max")
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _extremum("max", x, axis, keepdims)
+
+
+@user_op("min")
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return _extremum("min", x, axis, keepdims)
+
+
+@user_op("argmax")
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    if x.size == 0:
+        raise ShapeError(f"argmax: empty tensor of shape {x.shape}")
+    ax = None if axis is None else normalize_axis(axis, x.ndim, "argmax")
+    if ax is None and x.ndim == 0:
+        ax = None
+    return _wrap(B.make("argmax", (x._node,), axis=ax, keepdims=bool(keepdims)), [x])
+
+
+# ---------------------------------------------------------------- activations
+@user_op("softmax")
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """``exp(x - max) / sum(exp(x - max))`` along ``dim``: the book's max-subtracted form,
+    written as graph ops so it differentiates and fuses (``softmax([1000, 1001, 1002])``
+    is ``softmax([0, 1, 2])``, no overflow)."""
+    axis = normalize_axis(dim, x.ndim, "softmax")
+    x = astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x
+    shifted = sub(x, _detached(max(x, axis, keepdims=True)))
+    e = exp(shifted)
+    out = div(e, sum(e, axis, keepdims=True))
+    out._node.meta["grad_label"] = "SoftmaxBackward"
+    return out
+
+
+def _detached(t: Tensor) -> Tensor:
+    """The max subtracted in softmax is a constant shift: its gradient contribution is zero,
+    so the book builds it with ``requires_grad=False``. Cutting it keeps backward smaller."""
+    t._node.meta["requires_grad"] = False
+    return t
+
+
+# -------------------------------------------------------------------- shapes
+@user_op("reshape")
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """``reshape(2, 3)`` or ``reshape((2, 3))``; one ``-1`` is inferred."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    new = infer_reshape(x.size, shape)
+    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "ReshapeBackward")
+
+
+@user_op("permute")
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) != x.ndim:
+        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a {x.ndim}-D tensor "
+                         f"of shape {x.shape}")
+    perm = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {dims} repeats an axis")
+    return _wrap(B.make("permute", (x._node,), perm=perm), [x], "PermuteBackward")
+
+
+@user_op("transpose")
+def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+    """Swap two axes; with no arguments, the last two (a 0-D or 1-D tensor is returned
+    unchanged, as ``.T`` does in NumPy and PyTorch). Giving only one axis is an error."""
+    if (dim0 is None) != (dim1 is None):
+        raise TypeError("transpose: give both dim0 and dim1, or neither (the last two axes)")
+    if dim0 is None:
+        if x.ndim < 2:
+            perm = tuple(range(x.ndim))
+            return _wrap(B.make("permute", (x._node,), perm=perm), [x], "TransposeBackward")
+        dim0, dim1 = -2, -1
+    a, b = normalize_axis(dim0, x.ndim, "transpose"), normalize_axis(dim1, x.ndim, "transpose")
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return _wrap(B.make("permute", (x._node,), perm=tuple(perm)), [x], "TransposeBackward")
+
+
+@user_op("expand")
+def expand(x: Tensor, *shape: Any) -> Tensor:
+    """Broadcast to ``shape`` without copying (``-1`` keeps a dimension)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: cannot expand shape {x.shape} to fewer dims {shape}")
+    target = tuple(x.shape[i - lead] if d == -1 and i >= lead else int(d)
+                   for i, d in enumerate(shape))
+    if broadcast_shapes(x.shape, target, op="expand") != target:
+        raise ShapeError(f"expand: cannot broadcast shape {x.shape} to {target}")
+    return _wrap(B.make("expand", (x._node,), shape=target), [x], "ExpandBackward")
+
+
+@user_op("squeeze")
+def squeeze(x: Tensor, axis: Any = None) -> Tensor:
+    """Drop size-1 axes (all of them, or the ones given; a given axis that is not size 1
+    is left alone, as in PyTorch)."""
+    axes = [i for i, d in enumerate(x.shape) if d == 1] if axis is None else \
+        [a for a in _axes(x, axis, "squeeze") if x.shape[a] == 1]
+    new = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "SqueezeBackward")
+
+
+@user_op("unsqueeze")
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    a = normalize_axis(axis, x.ndim + 1, "unsqueeze")
+    new = x.shape[:a] + (1,) + x.shape[a:]
+    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "UnsqueezeBackward")
+
+
+@user_op("flatten")
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s = normalize_axis(start_dim, x.ndim, "flatten")
+    e = normalize_axis(end_dim, x.ndim, "flatten")
+    new = x.shape[:s] + (prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "FlattenBackward")
+
+
+@user_op("concat")
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``)."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concat: needs at least one tensor")
+    first = tensors[0]
+    if first.ndim == 0:
+        raise ShapeError("concat: zero-dimensional tensors cannot be concatenated")
+    ax = normalize_axis(axis, first.ndim, "concat")
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in
+                                       enumerate(zip(t.shape, first.shape)) if i != ax):
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ShapeError(f"concat: shapes {shapes} must match except in axis {ax}")
+    dtype = first.dtype
+    for t in tensors[1:]:
+        dtype = promote(dtype, t.dtype)
+    node = B.make("concat", tuple(B.cast(t._node, dtype) for t in tensors), axis=ax)
+    return _wrap(node, tensors)
+
+
+@user_op("stack")
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    if any(t.shape != tensors[0].shape for t in tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
+    ax = normalize_axis(axis, tensors[0].ndim + 1, "stack")
+    out = concat([unsqueeze(t, ax) for t in tensors], axis=ax)
+    out._node.meta["grad_label"] = "StackBackward"
+    return out

@@ -1,0 +1,141 @@
+"""``x[key]``: NumPy-style indexing, lowered to ``slice`` + ``gather`` + ``reshape`` nodes.
+
+Supported keys: integers, slices (any step), ``None`` (new axis), ``...``, and at most one
+integer array (a list, ndarray or integer Tensor, possibly lazy) — the gather embeddings use.
+Integer indices are slices of length one whose axis is then dropped. Boolean masks are not
+supported: their result's shape depends on the data, which a lazy graph cannot know ahead;
+use ``tinytorch.where`` instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinytorch.frontend.source import user_op
+from tinytorch.ir import build as B
+
+if TYPE_CHECKING:
+    from tinytorch.frontend.tensor import Tensor
+
+
+def _is_int(k: Any) -> bool:
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _is_array_index(k: Any) -> bool:
+    from tinytorch.frontend.tensor import Tensor
+
+    return isinstance(k, (list, np.ndarray, Tensor))
+
+
+def _expand_ellipsis(x: Tensor, key: tuple) -> tuple:
+    # Compare by identity: ``Ellipsis in key`` would call ``Tensor.__eq__`` on tensor keys.
+    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+    dots = [i for i, k in enumerate(key) if k is Ellipsis]
+    if len(dots) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}: "
+                         f"tensor has shape {x.shape}")
+    fill = (slice(None),) * (x.ndim - consumed)
+    if dots:
+        i = dots[0]
+        return key[:i] + fill + key[i + 1:]
+    return key + fill
+
+
+def _index_tensor(k: Any, size: int, axis: int) -> Tensor:
+    from tinytorch.frontend.tensor import Tensor
+
+    if isinstance(k, Tensor):
+        if k.dtype not in ("int8", "uint8", "int16", "int32", "int64"):
+            raise IndexError(f"tensors used as indices must be integer tensors, got {k.dtype}"
+                             " (boolean masks are not supported: use tinytorch.where)")
+        return k
+    arr = np.asarray(k)
+    if arr.dtype == bool:
+        raise IndexError("boolean mask indexing is not supported on lazy tensors (the "
+                         "result's shape depends on the data); use tinytorch.where instead")
+    if arr.size == 0:
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise IndexError(f"arrays used as indices must be of integer type, got {arr.dtype}")
+    bad = arr[(arr < -size) | (arr >= size)]
+    if bad.size:
+        raise IndexError(f"index {bad.flat[0]} is out of bounds for axis {axis} with size {size}")
+    return Tensor(arr.astype(np.int64))
+
+
+@user_op("getitem")
+def getitem(x: Tensor, key: Any) -> Tensor:
+    from tinytorch.frontend.tensor import Tensor
+
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = _expand_ellipsis(x, key)
+    starts, stops, steps = [], [], []
+    layout: list[Any] = []     # the output's axes, in order: None (new), an input axis, "g"
+    int_axes: list[int] = []
+    gather_axis, gather_index = None, None
+    axis = 0
+    for k in key:
+        if k is None:
+            layout.append(None)
+            continue
+        size = x.shape[axis]
+        if _is_int(k):
+            i = int(k)
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {size}")
+            i %= size
+            starts.append(i), stops.append(i + 1), steps.append(1)
+            int_axes.append(axis)
+        elif isinstance(k, slice):
+            b, e, s = k.indices(size)
+            starts.append(b), stops.append(e), steps.append(s)
+            layout.append(axis)
+        elif _is_array_index(k):
+            if gather_axis is not None:
+                raise IndexError("only one integer-array index is supported; index in two "
+                                 "steps, e.g. x[idx1][:, idx2]")
+            gather_axis, gather_index = axis, _index_tensor(k, size, axis)
+            starts.append(0), stops.append(size), steps.append(1)
+            layout.append("g")
+        else:
+            raise IndexError(f"unsupported index {k!r} of type {type(k).__name__}; use "
+                             "integers, slices, None, ..., or an integer array")
+        axis += 1
+    if gather_axis is not None and any(
+        any(b not in int_axes for b in range(min(a, gather_axis) + 1, max(a, gather_axis)))
+        for a in int_axes
+    ):
+        # NumPy would move the indexed dimensions to the front here; we do not guess.
+        raise IndexError("mixing an integer-array index with integer indices separated by "
+                         "slices is not supported; index in two steps")
+
+    node = x._node
+    parents = [x]
+    if not all(b == 0 and e == d and s == 1
+               for b, e, s, d in zip(starts, stops, steps, x.shape, strict=True)):
+        node = B.make("slice", (node,), starts=tuple(starts), stops=tuple(stops),
+                      steps=tuple(steps))
+    out_shape: list[int] = []
+    if gather_axis is not None:
+        idx_ndim = gather_index.ndim
+        node = B.make("gather", (node, gather_index._node), axis=gather_axis)
+        parents.append(gather_index)
+        for item in layout:
+            if item is None:
+                out_shape.append(1)
+            elif item == "g":
+                out_shape.extend(gather_index.shape)
+            else:
+                out_shape.append(node.shape[item if item < gather_axis else item + idx_ndim - 1])
+    else:
+        out_shape = [1 if item is None else node.shape[item] for item in layout]
+    label = "EmbeddingBackward" if gather_axis is not None else "SliceBackward"
+    if tuple(out_shape) != node.shape or node is x._node:
+        node = B.make("reshape", (node,), shape=tuple(out_shape))
+    return Tensor._from_op(node, parents, label)

@@ -1,0 +1,397 @@
+"""The Tensor (book Module 01), lazy.
+
+A ``Tensor`` is a handle on an IR node. Operators and methods build nodes and return new
+tensors at once; values are computed only when something needs them — ``.data``,
+``.numpy()``, ``.item()``, ``print``, ``bool`` — and then everything pending that the value
+depends on runs as one compiled graph. To a user it looks eager; laziness shows as speed and
+as the graphs you can dump.
+
+Views follow the book (§1.3): ``reshape``, ``transpose`` and slicing of a realized tensor
+share its memory, so ``y = x.reshape(2, 2); y.data[0, 0] = 99`` changes ``x``; arithmetic
+always makes new memory (``x + 0`` does not alias ``x``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tinytorch.frontend import autograd
+from tinytorch.frontend import functional as F
+from tinytorch.frontend.dtypes import is_float, to_array
+from tinytorch.frontend.indexing import getitem
+from tinytorch.ir import build as B
+from tinytorch.ir.errors import DTypeError
+from tinytorch.ir.node import Node
+
+
+def _leaf(array: np.ndarray) -> Node:
+    node = B.make("buffer", (), shape=array.shape, dtype=array.dtype.name)
+    node.meta["value"] = array
+    return node
+
+
+class Tensor:
+    """``Tensor(data, requires_grad=False, dtype=None)``: data is a list, ndarray or scalar.
+
+    Floating data becomes float32 and integer data int64 unless ``dtype`` says otherwise.
+    """
+
+    __slots__ = ("_node", "_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self._node = _leaf(to_array(data, dtype))
+        self._grad: Tensor | None = None
+        self.requires_grad = requires_grad
+        autograd.register_tensor(self._node, self)
+
+    # -------------------------------------------------------------- internals
+    @classmethod
+    def _from_op(cls, node: Node, parents: list[Tensor], label: str | None = None) -> Tensor:
+        """Wrap an op's result node, deciding whether autograd tracks it."""
+        t = object.__new__(cls)
+        t._node = node
+        t._grad = None
+        node.meta["requires_grad"] = (autograd.is_grad_enabled() and is_float(node.dtype)
+                                      and any(p.requires_grad for p in parents))
+        if label is not None:
+            node.meta["grad_label"] = label
+        autograd.register_tensor(node, t)
+        return t
+
+    @classmethod
+    def _view_of(cls, node: Node) -> Tensor:
+        """A handle on an existing node that does not claim its gradients."""
+        t = object.__new__(cls)
+        t._node = node
+        t._grad = None
+        return t
+
+    def _accumulate_grad(self, g: Node) -> None:
+        with autograd.no_grad():
+            if self._grad is None:
+                self._grad = Tensor._from_op(g, [])
+            else:
+                self._grad = Tensor._from_op(B.add(self._grad._node, g), [])
+
+    def _realize(self) -> np.ndarray:
+        from tinytorch.runtime import realize
+
+        realize([self._node])
+        return self._node.meta["value"]
+
+    # ------------------------------------------------------------- properties
+    @property
+    def data(self) -> np.ndarray:
+        """The values as a NumPy array (computing them if needed). For a realized tensor,
+        writing into this array writes into the tensor."""
+        return self._realize()
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """Rebind to new values (``param.data = param.data - lr * grad``). The tensor becomes
+        a leaf holding them (in its own dtype); graphs built earlier keep the old values."""
+        array = value.data if isinstance(value, Tensor) else value
+        try:
+            array = np.asarray(array, dtype=self._node.dtype)  # keeps the tensor's dtype
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"cannot set Tensor.data from {type(value).__name__}: {exc}") from None
+        requires_grad = self.requires_grad
+        self._node = _leaf(array)
+        self._node.meta["requires_grad"] = requires_grad
+        autograd.register_tensor(self._node, self)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._node.shape
+
+    @property
+    def size(self) -> int:
+        return self._node.size
+
+    @property
+    def ndim(self) -> int:
+        return self._node.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._node.dtype)
+
+    @property
+    def requires_grad(self) -> bool:
+        return bool(self._node.meta.get("requires_grad", False))
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if not self._node.is_leaf:
+            raise RuntimeError("requires_grad can only be changed on leaf tensors (tensors "
+                               "you created), not on results of operations")
+        if flag and not is_float(self._node.dtype):
+            raise DTypeError(f"only floating-point tensors can require gradients, this one "
+                             f"is {self._node.dtype}")
+        self._node.meta["requires_grad"] = bool(flag)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient, a Tensor (lazy until read), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if value is None or isinstance(value, Tensor):
+            self._grad = value
+        else:
+            self._grad = Tensor(value, dtype=self._node.dtype)
+
+    @property
+    def grad_fn(self) -> autograd.Function | None:
+        """The op that made this tensor, by the book's name (``<MulBackward>``)."""
+        return autograd.grad_fn_of(self._node)
+
+    _grad_fn = grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node.is_leaf
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    # ----------------------------------------------------------- autograd API
+    def backward(self, gradient: Any = None) -> None:
+        """Accumulate d(self)/d(t) into ``t.grad`` for every tensor ``t`` it depends on."""
+        autograd.backward(self, gradient)
+
+    def zero_grad(self) -> None:
+        """Reset the gradient to None (the book's choice: no memory until the next backward)."""
+        self._grad = None
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the autograd graph."""
+        with autograd.no_grad():
+            return F.astype(self, self._node.dtype)
+
+    # -------------------------------------------------------------- realizing
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> Any:
+        if self.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(this one has shape {self.shape})")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self.data
+        return data if dtype is None else data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor with {self.size} elements is "
+                             "ambiguous; use .any() / .all() style reductions")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.dtype != np.float32 and self.dtype != np.int64:
+            extra += f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    __str__ = __repr__
+    __hash__ = object.__hash__  # == builds a comparison tensor, so hash by identity
+
+    # -------------------------------------------------------------- arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return F.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return F.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return F.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return F.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return F.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return F.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return F.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return F.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return F.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return F.pow(other, self)
+
+    def __neg__(self) -> Tensor:
+        return F.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return F.abs(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return F.matmul(other, self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return F.compare("lt", self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return F.compare("le", self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return F.compare("gt", self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return F.compare("ge", self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return F.compare("eq", self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return F.compare("ne", self, other)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TypeError("tinytorch tensors are immutable graph values: build a new tensor "
+                        "(tinytorch.where, concat), or write into realized memory with "
+                        "t.data[...] = value")
+
+    # ----------------------------------------------------------- named methods
+    def matmul(self, other: Any) -> Tensor:
+        return F.matmul(self, other)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return F.reshape(self, *shape)
+
+    view = reshape
+
+    def transpose(self, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+        return F.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> Tensor:
+        return F.permute(self, *dims)
+
+    def expand(self, *shape: Any) -> Tensor:
+        return F.expand(self, *shape)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return F.expand(self, shape)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return F.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return F.unsqueeze(self, axis)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return F.flatten(self, start_dim, end_dim)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return F.min(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return F.var(self, axis, keepdims, ddof)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return F.argmax(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        return F.exp(self)
+
+    def log(self) -> Tensor:
+        return F.log(self)
+
+    def sqrt(self) -> Tensor:
+        return F.sqrt(self)
+
+    def tanh(self) -> Tensor:
+        return F.tanh(self)
+
+    def abs(self) -> Tensor:
+        return F.abs(self)
+
+    def relu(self) -> Tensor:
+        return F.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return F.sigmoid(self)
+
+    def gelu(self) -> Tensor:
+        return F.gelu(self)
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        return F.softmax(self, dim)
+
+    def maximum(self, other: Any) -> Tensor:
+        return F.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return F.minimum(self, other)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return F.clip(self, min, max)
+
+    clamp = clip
+
+    def astype(self, dtype: Any) -> Tensor:
+        return F.astype(self, dtype)
+
+    def float(self) -> Tensor:
+        return F.astype(self, "float32")
+
+    def long(self) -> Tensor:
+        return F.astype(self, "int64")

@@ -1,0 +1,3 @@
+"""Every op the IR knows, registered on import. One file per family of ops."""
+
+from tinytorch.ir.ops import elementwise, index, leaf, linalg, movement, reduce  # noqa: F401

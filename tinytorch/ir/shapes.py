@@ -1,0 +1,82 @@
+"""Shape arithmetic shared by the op rules: broadcasting, axis normalisation, reshape ``-1``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.node import Shape
+
+
+def prod(dims: Iterable[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def broadcast_shapes(*shapes: Shape, op: str = "op") -> Shape:
+    """NumPy broadcasting: align right, each pair of dims equal or one of them 1."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out: list[int] = []
+    for i in range(-ndim, 0):
+        dims = {s[i] for s in shapes if len(s) >= -i} - {1}
+        if len(dims) > 1:
+            listed = " and ".join(str(tuple(s)) for s in shapes)
+            raise ShapeError(
+                f"{op}: operands could not be broadcast together with shapes {listed} "
+                f"(dimension {i} has sizes {sorted(dims)})"
+            )
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
+    """``-1`` means the last axis. Out of range is a ShapeError (an IndexError in NumPy)."""
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ShapeError(
+            f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)"
+        )
+    return axis % ndim if ndim else 0
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str = "op") -> tuple[int, ...]:
+    """``None`` means every axis; returns sorted, unique, non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = sorted({normalize_axis(a, ndim, op) for a in axes})
+    if len(out) != len(axes):
+        raise ShapeError(f"{op}: axis {axis} repeats an axis")
+    return tuple(out)
+
+
+def reduced_shape(shape: Shape, axes: Sequence[int], keepdims: bool) -> Shape:
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def infer_reshape(size: int, shape: Sequence[int], op: str = "reshape") -> Shape:
+    """Resolve one ``-1``; the sizes must match (the book's message)."""
+    shape = tuple(int(d) for d in shape)
+    if shape.count(-1) > 1:
+        raise ShapeError(f"{op}: only one dimension can be -1, got {shape}")
+    if any(d < -1 for d in shape):
+        raise ShapeError(f"{op}: invalid dimension in shape {shape}")
+    if -1 in shape:
+        known = prod(d for d in shape if d != -1)
+        if known == 0 or size % known:
+            raise ShapeError(
+                f"Total elements must match: {size} ≠ {shape} "
+                f"(cannot reshape array of size {size} into shape {shape})"
+            )
+        shape = tuple(size // known if d == -1 else d for d in shape)
+    if prod(shape) != size:
+        raise ShapeError(
+            f"Total elements must match: {size} ≠ {prod(shape)} "
+            f"(cannot reshape array of size {size} into shape {shape})"
+        )
+    return shape

@@ -1,0 +1,32 @@
+"""Graph-to-graph rewrites, one file each, and the PassManager that runs them in order.
+
+The default pipeline (DESIGN.md order; later issues insert quantization lowering, KV-cache
+rewriting, fusion and memory planning into it)::
+
+    constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce
+
+It is a plain list: ``tinytorch.set_pipeline([...])`` replaces it, ``[]`` turns passes off.
+"""
+
+from tinytorch.passes.algebraic import AlgebraicSimplification
+from tinytorch.passes.base import Pass, PassManager, PassRecord
+from tinytorch.passes.constant_folding import ConstantFolding
+from tinytorch.passes.cse import CommonSubexpressionElimination
+from tinytorch.passes.dce import DeadCodeElimination
+from tinytorch.passes.verify import VerificationError, verify
+
+
+def default_pipeline() -> list[Pass]:
+    return [
+        ConstantFolding(),
+        CommonSubexpressionElimination(),
+        DeadCodeElimination(),
+        AlgebraicSimplification(),
+        CommonSubexpressionElimination(),
+        DeadCodeElimination(),
+    ]
+
+
+__all__ = ["AlgebraicSimplification", "CommonSubexpressionElimination", "ConstantFolding",
+           "DeadCodeElimination", "Pass", "PassManager", "PassRecord", "VerificationError",
+           "default_pipeline", "verify"]

@@ -1,0 +1,118 @@
+"""``realize()``: turn lazy nodes into arrays.
+
+    capture -> plan cache lookup -> (on a miss: passes, then backend.compile) -> run -> bind
+
+1. **Capture** the computation behind the requested nodes, cut at data that already exists.
+2. **Look up** a compiled plan by (backend, its config, the pass pipeline, graph signature).
+   A training loop builds the same graph every step, so from the second step on this skips
+   all passes and compilation and only binds new buffers.
+3. On a miss, run the pass pipeline (verified after every pass, dumped when asked) and let
+   the backend compile the result. Cache it.
+4. **Run** it on the captured inputs' arrays; store each result in its node's
+   ``meta["value"]``, where later graphs find it as an input.
+
+Results that would alias memory the user did not ask to share (``x + 0`` simplified to ``x``,
+two equal results merged by CSE, a read-only broadcast view) are copied, so only the view ops
+of the book (reshape, transpose/permute, slicing, expand) share memory with their input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.backends import Executable, get_backend
+from tinytorch.ir.graph import Capture, Graph
+from tinytorch.ir.hashing import hash_signature
+from tinytorch.ir.node import Node
+from tinytorch.passes.base import PassManager, PassRecord
+from tinytorch.runtime import config
+from tinytorch.runtime.cache import LRUCache
+from tinytorch.runtime.profiler import make_hook
+
+VIEW_OPS = frozenset({"reshape", "permute", "slice", "expand"})
+
+
+@dataclass
+class Plan:
+    """A compiled graph and how it was made."""
+
+    graph: Graph
+    executable: Executable
+    pass_records: list[PassRecord]
+    compile_seconds: float
+
+
+plan_cache = LRUCache(capacity=512)
+_dump_counter = itertools.count()
+
+
+def _pipeline_key(pipeline: list) -> tuple:
+    return tuple(p.cache_key() for p in pipeline)
+
+
+def compile_plan(capture: Capture, backend_name: str, dump: Path | None = None) -> Plan:
+    """Run the passes and the backend's compiler on a captured computation (no caching)."""
+    start = time.perf_counter()
+    manager = PassManager(config.get_pipeline(), dump_dir=dump)
+    graph = manager.run(capture.graph())
+    executable = get_backend(backend_name).compile(graph)
+    return Plan(graph, executable, manager.records, time.perf_counter() - start)
+
+
+def get_plan(capture: Capture, backend_name: str) -> Plan:
+    backend = get_backend(backend_name)
+    key = (backend_name, backend.config(), _pipeline_key(config.get_pipeline()),
+           capture.signature)
+    plan = plan_cache.get(key)
+    if plan is None:
+        dump = config.dump_dir()
+        if dump is not None:
+            digest = hash_signature(capture.signature)[:10]
+            dump = dump / f"{next(_dump_counter):04d}_{backend_name}_{digest}"
+        plan = compile_plan(capture, backend_name, dump)
+        plan_cache.put(key, plan)
+        if config.debug_level() >= 1:
+            print(f"[tinytorch] compiled plan: {len(capture.order)} nodes -> "
+                  f"{len(plan.graph.nodes)} after passes, {plan.compile_seconds * 1e3:.2f} ms"
+                  f" on {backend_name}", file=sys.stderr)
+    return plan
+
+
+def realize(nodes: Sequence[Node]) -> None:
+    """Compute every node in ``nodes`` that has no value yet, together, as one graph."""
+    pending: list[Node] = []
+    seen: set[int] = set()
+    for n in nodes:
+        if "value" not in n.meta and id(n) not in seen:
+            seen.add(id(n))
+            pending.append(n)
+    if not pending:
+        return
+    backend_name = config.current_backend()
+    capture = Capture(pending)
+    plan = get_plan(capture, backend_name)
+    inputs = [s.meta["value"] for s in capture.sources]
+    outputs = plan.executable.run(inputs, make_hook(backend_name))
+    given: list[np.ndarray] = []
+    for node, array in zip(pending, outputs, strict=True):
+        if _must_copy(node, array, inputs, given):
+            array = np.array(array, copy=True)
+        given.append(array)
+        node.meta["value"] = array
+
+
+def _must_copy(node: Node, array: np.ndarray, inputs: list, given: list) -> bool:
+    if not array.flags.writeable:
+        return True
+    if any(array is g or np.may_share_memory(array, g) for g in given):
+        return True
+    if node.op in VIEW_OPS:
+        return False
+    return any(np.may_share_memory(array, i) for i in inputs)
