@@ -35,14 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     x = Tensor(x_np)
     w1 = Tensor(w1_np, requires_grad=True)
     w2 = Tensor(w2_np, requires_grad=True)
-    h = x @ w1 * 1.0 + 0.0          # `* 1.0 + 0.0` is there for the passes to remove
+    h = x @ w1 * 1.0 + 0.0  # `* 1.0 + 0.0` is there for the passes to remove
     a = GELU()(h)
     probs = Softmax()(a @ w2)
     loss = (probs * probs).sum()
     loss.backward()
-    print(f"built lazily: probs {probs.shape}, loss {loss.shape}, "
-          f"grads {w1.grad.shape} {w2.grad.shape}; nothing computed yet "
-          f"(loss realized: {loss._node.value is not None})\n")
+    print(
+        f"built lazily: probs {probs.shape}, loss {loss.shape}, "
+        f"grads {w1.grad.shape} {w2.grad.shape}; nothing computed yet "
+        f"(loss realized: {loss._node.value is not None})\n"
+    )
 
     files = tinytorch.dump_graph([loss, w1.grad, w2.grad], args.dump_dir, quiet=True)
     print(f"graph after each pass written to {args.dump_dir}/ ({len(files)} files):")

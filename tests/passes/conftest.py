@@ -3,7 +3,6 @@
 * ``inp(k, shape, dtype)`` builds the k-th ``input`` placeholder of a hand-written graph;
 * ``text(graph)`` prints a graph without source lines, for golden comparisons;
 * ``run(graph, arrays)`` interprets a graph with the NumPy reference backend;
-* ``random_inputs(graph)`` draws one array per graph input;
 * ``same_values(got, want)`` compares arrays exactly (NaN equals NaN; -0.0 is not 0.0);
 * ``check_pass(p, graph)`` runs a pass and checks the contract every pass keeps;
 * ``effectful("op")`` pretends, for one test, that an op has effects (like an RNG draw).
@@ -100,11 +99,6 @@ def text() -> Callable[[Graph], str]:
 @pytest.fixture(scope="session")
 def run() -> Callable[[Graph, Sequence[np.ndarray]], list[np.ndarray]]:
     return run_graph
-
-
-@pytest.fixture(scope="session")
-def random_inputs() -> Callable[..., list[np.ndarray]]:
-    return make_random_inputs
 
 
 @pytest.fixture(scope="session")

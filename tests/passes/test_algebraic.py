@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 import numpy as np
 import pytest
 
@@ -21,31 +23,31 @@ def test_identities_golden(inp, text, check_pass):
     flat = make("reshape", (make("reshape", (y,), shape=(3, 2)),), shape=(6,))
     back = make("permute", (make("permute", (x,), perm=(1, 0)),), perm=(1, 0))
     g = Graph([x], [flat, back])
-    assert text(g) == (
-        "graph(%0: float32[2,3]) {\n"
-        "  %1 = const(value=1.0) : float32[2,3]\n"
-        "  %2 = mul(%0, %1) : float32[2,3]\n"
-        "  %3 = neg(%2) : float32[2,3]\n"
-        "  %4 = neg(%3) : float32[2,3]\n"
-        "  %5 = reshape(%4, shape=(3, 2)) : float32[3,2]\n"
-        "  %6 = reshape(%5, shape=(6,)) : float32[6]\n"
-        "  %7 = permute(%0, perm=(1, 0)) : float32[3,2]\n"
-        "  %8 = permute(%7, perm=(1, 0)) : float32[2,3]\n"
-        "  return %6, %8\n"
-        "}\n"
-    )
+    assert text(g) == dedent("""\
+        graph(%0: float32[2,3]) {
+          %1 = const(value=1.0) : float32[2,3]
+          %2 = mul(%0, %1) : float32[2,3]
+          %3 = neg(%2) : float32[2,3]
+          %4 = neg(%3) : float32[2,3]
+          %5 = reshape(%4, shape=(3, 2)) : float32[3,2]
+          %6 = reshape(%5, shape=(6,)) : float32[6]
+          %7 = permute(%0, perm=(1, 0)) : float32[3,2]
+          %8 = permute(%7, perm=(1, 0)) : float32[2,3]
+          return %6, %8
+        }
+    """)
     new, changed = check_pass(AlgebraicSimplification(), g)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[2,3]) {\n"
-        "  %1 = const(value=1.0) : float32[2,3]\n"
-        "  %2 = neg(%0) : float32[2,3]\n"
-        "  %3 = reshape(%0, shape=(3, 2)) : float32[3,2]\n"
-        "  %4 = reshape(%0, shape=(6,)) : float32[6]\n"
-        "  %5 = permute(%0, perm=(1, 0)) : float32[3,2]\n"
-        "  return %4, %0\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2,3]) {
+          %1 = const(value=1.0) : float32[2,3]
+          %2 = neg(%0) : float32[2,3]
+          %3 = reshape(%0, shape=(3, 2)) : float32[3,2]
+          %4 = reshape(%0, shape=(6,)) : float32[6]
+          %5 = permute(%0, perm=(1, 0)) : float32[3,2]
+          return %4, %0
+        }
+    """)
 
 
 def test_two_permutes_compose_into_one(inp, text, check_pass):
@@ -54,13 +56,13 @@ def test_two_permutes_compose_into_one(inp, text, check_pass):
     g = Graph([x], [make("permute", (make("permute", (x,), perm=(1, 2, 0)),), perm=(1, 2, 0))])
     new, changed = check_pass(AlgebraicSimplification(), g)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[2,3,4]) {\n"
-        "  %1 = permute(%0, perm=(1, 2, 0)) : float32[3,4,2]\n"
-        "  %2 = permute(%0, perm=(2, 0, 1)) : float32[4,2,3]\n"
-        "  return %2\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2,3,4]) {
+          %1 = permute(%0, perm=(1, 2, 0)) : float32[3,4,2]
+          %2 = permute(%0, perm=(2, 0, 1)) : float32[4,2,3]
+          return %2
+        }
+    """)
 
 
 def test_integer_x_minus_x_is_zero(inp, text, check_pass):
@@ -69,13 +71,13 @@ def test_integer_x_minus_x_is_zero(inp, text, check_pass):
     g = Graph([x], [B.sub(x, x), B.mul(x, B.const(0, (3,), "int32"))])
     new, changed = check_pass(AlgebraicSimplification(), g)
     assert changed
-    assert text(new) == (
-        "graph(%0: int32[3]) {\n"
-        "  %1 = const(value=0) : int32[3]\n"
-        "  %2 = const(value=0) : int32[3]\n"
-        "  return %1, %2\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: int32[3]) {
+          %1 = const(value=0) : int32[3]
+          %2 = const(value=0) : int32[3]
+          return %1, %2
+        }
+    """)
 
 
 # Each builder writes, around a float32[2,3] input x, something that is exactly x.
@@ -87,18 +89,20 @@ IS_X = {
     "x - 0.0": lambda x: B.sub(x, B.full_like(x, 0.0)),
     "x / 1": lambda x: B.div(x, B.full_like(x, 1.0)),
     "neg(neg(x))": lambda x: B.neg(B.neg(x)),
-    "transpose twice": lambda x: make("permute", (make("permute", (x,), perm=(1, 0)),),
-                                      perm=(1, 0)),
+    "transpose twice": lambda x: make(
+        "permute", (make("permute", (x,), perm=(1, 0)),), perm=(1, 0)
+    ),
     "permute moving nothing": lambda x: make("permute", (x,), perm=(0, 1)),
-    "reshape and back": lambda x: make("reshape", (make("reshape", (x,), shape=(6,)),),
-                                       shape=(2, 3)),
+    "reshape and back": lambda x: make(
+        "reshape", (make("reshape", (x,), shape=(6,)),), shape=(2, 3)
+    ),
     "reshape to own shape": lambda x: make("reshape", (x,), shape=(2, 3)),
     "expand to own shape": lambda x: make("expand", (x,), shape=(2, 3)),
     "cast to own dtype": lambda x: make("cast", (x,), dtype="float32"),
-    "slice of everything": lambda x: make("slice", (x,), starts=(0, 0), stops=(2, 3),
-                                          steps=(1, 1)),
-    "a chain of them": lambda x: B.mul(B.neg(B.neg(make("cast", (x,), dtype="float32"))),
-                                       B.full_like(x, 1.0)),
+    "slice of everything": lambda x: make("slice", (x,), starts=(0, 0), stops=(2, 3), steps=(1, 1)),
+    "a chain of them": lambda x: B.mul(
+        B.neg(B.neg(make("cast", (x,), dtype="float32"))), B.full_like(x, 1.0)
+    ),
 }
 
 
@@ -136,12 +140,9 @@ NOT_SIMPLIFIED = {
     "one reshape": lambda x: make("reshape", (x,), shape=(3, 2)),
     "expand that broadcasts": lambda x: make("expand", (x,), shape=(4, 2, 3)),
     "cast to float64": lambda x: make("cast", (x,), dtype="float64"),
-    "slice with step 2": lambda x: make("slice", (x,), starts=(0, 0), stops=(2, 3),
-                                        steps=(1, 2)),
-    "slice of a part": lambda x: make("slice", (x,), starts=(1, 0), stops=(2, 3),
-                                      steps=(1, 1)),
-    "reversing slice": lambda x: make("slice", (x,), starts=(1, 2), stops=(-1, -1),
-                                      steps=(-1, -1)),
+    "slice with step 2": lambda x: make("slice", (x,), starts=(0, 0), stops=(2, 3), steps=(1, 2)),
+    "slice of a part": lambda x: make("slice", (x,), starts=(1, 0), stops=(2, 3), steps=(1, 1)),
+    "reversing slice": lambda x: make("slice", (x,), starts=(1, 2), stops=(-1, -1), steps=(-1, -1)),
 }
 
 
@@ -192,16 +193,15 @@ def test_assume_finite_allows_the_float_rules(inp, text, check_pass):
     x = inp(0, (2,))
     zero = B.full_like(x, 0.0)
     g = Graph([x], [B.sub(x, x), B.mul(x, zero), B.add(x, zero)])
-    new, changed = check_pass(AlgebraicSimplification(assume_finite=True), g,
-                              signed_zeros=False)
+    new, changed = check_pass(AlgebraicSimplification(assume_finite=True), g, signed_zeros=False)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[2]) {\n"
-        "  %1 = const(value=0.0) : float32[2]\n"
-        "  %2 = const(value=0.0) : float32[2]\n"
-        "  return %1, %2, %0\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2]) {
+          %1 = const(value=0.0) : float32[2]
+          %2 = const(value=0.0) : float32[2]
+          return %1, %2, %0
+        }
+    """)
 
 
 def test_effectful_nodes_are_never_simplified(effectful, inp, check_pass):

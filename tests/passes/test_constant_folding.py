@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
+import pytest
+
 from tinytorch.ir import build as B
 from tinytorch.ir.build import make
+from tinytorch.ir.errors import RealizeError
 from tinytorch.ir.graph import Graph
 from tinytorch.passes.constant_folding import ConstantFolding
 
@@ -12,25 +17,25 @@ def test_expand_of_a_scalar_becomes_a_full_constant(inp, text, check_pass):
     """``x * 2`` written as ``mul(x, expand(const 2.0))``: the expand folds."""
     x = inp(0, (3, 4))
     g = Graph([x], [B.mul(x, B.expand(B.const(2.0), (3, 4)))])
-    assert text(g) == (
-        "graph(%0: float32[3,4]) {\n"
-        "  %1 = const(value=2.0) : float32[]\n"
-        "  %2 = expand(%1, shape=(3, 4)) : float32[3,4]\n"
-        "  %3 = mul(%0, %2) : float32[3,4]\n"
-        "  return %3\n"
-        "}\n"
-    )
+    assert text(g) == dedent("""\
+        graph(%0: float32[3,4]) {
+          %1 = const(value=2.0) : float32[]
+          %2 = expand(%1, shape=(3, 4)) : float32[3,4]
+          %3 = mul(%0, %2) : float32[3,4]
+          return %3
+        }
+    """)
     new, changed = check_pass(ConstantFolding(), g)
     assert changed
     # The scalar it read is now dead: removing it is DCE's job, not this pass's.
-    assert text(new) == (
-        "graph(%0: float32[3,4]) {\n"
-        "  %1 = const(value=2.0) : float32[]\n"
-        "  %2 = const(value=2.0) : float32[3,4]\n"
-        "  %3 = mul(%0, %2) : float32[3,4]\n"
-        "  return %3\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[3,4]) {
+          %1 = const(value=2.0) : float32[]
+          %2 = const(value=2.0) : float32[3,4]
+          %3 = mul(%0, %2) : float32[3,4]
+          return %3
+        }
+    """)
 
 
 def test_a_whole_chain_folds_in_one_run(text, check_pass):
@@ -39,16 +44,16 @@ def test_a_whole_chain_folds_in_one_run(text, check_pass):
     g = Graph([], [B.add(six, B.const(1, (), "int32"))])
     new, changed = check_pass(ConstantFolding(), g)
     assert changed
-    assert text(new) == (
-        "graph() {\n"
-        "  %0 = const(value=2) : int32[]\n"
-        "  %1 = const(value=3) : int32[]\n"
-        "  %2 = const(value=6) : int32[]\n"
-        "  %3 = const(value=1) : int32[]\n"
-        "  %4 = const(value=7) : int32[]\n"
-        "  return %4\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph() {
+          %0 = const(value=2) : int32[]
+          %1 = const(value=3) : int32[]
+          %2 = const(value=6) : int32[]
+          %3 = const(value=1) : int32[]
+          %4 = const(value=7) : int32[]
+          return %4
+        }
+    """)
 
 
 def test_reductions_and_comparisons_fold_too(text, check_pass):
@@ -57,16 +62,16 @@ def test_reductions_and_comparisons_fold_too(text, check_pass):
     is_less = make("lt", (B.const(1, (2,), "int64"), B.const(2, (2,), "int64")))
     g = Graph([], [total, is_less])
     new, _ = check_pass(ConstantFolding(), g)
-    assert text(new) == (
-        "graph() {\n"
-        "  %0 = const(value=1.0) : float32[2,3]\n"
-        "  %1 = const(value=3.0) : float32[2]\n"
-        "  %2 = const(value=1) : int64[2]\n"
-        "  %3 = const(value=2) : int64[2]\n"
-        "  %4 = const(value=True) : bool[2]\n"
-        "  return %1, %4\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph() {
+          %0 = const(value=1.0) : float32[2,3]
+          %1 = const(value=3.0) : float32[2]
+          %2 = const(value=1) : int64[2]
+          %3 = const(value=2) : int64[2]
+          %4 = const(value=True) : bool[2]
+          return %1, %4
+        }
+    """)
 
 
 def test_the_constant_keeps_the_users_line(check_pass):
@@ -82,15 +87,15 @@ def test_nan_and_signed_zero_results_are_kept_exactly(text, check_pass):
     """``log(-1)`` folds to a NaN constant and ``-(0.0)`` to ``-0.0``, not to ``0.0``."""
     g = Graph([], [make("log", (B.const(-1.0),)), B.neg(B.const(0.0))])
     new, _ = check_pass(ConstantFolding(), g)
-    assert text(new) == (
-        "graph() {\n"
-        "  %0 = const(value=-1.0) : float32[]\n"
-        "  %1 = const(value=nan) : float32[]\n"
-        "  %2 = const(value=0.0) : float32[]\n"
-        "  %3 = const(value=-0.0) : float32[]\n"
-        "  return %1, %3\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph() {
+          %0 = const(value=-1.0) : float32[]
+          %1 = const(value=nan) : float32[]
+          %2 = const(value=0.0) : float32[]
+          %3 = const(value=-0.0) : float32[]
+          return %1, %3
+        }
+    """)
 
 
 def test_non_uniform_results_are_left_alone(text, check_pass):
@@ -122,7 +127,7 @@ def test_effectful_nodes_are_not_folded(effectful, text, check_pass):
     assert "mul(%0, %1)" in text(new)
 
 
-def test_a_kernel_error_is_left_for_run_time(text):
+def test_a_kernel_error_is_left_for_run_time(text, run):
     """Indexing out of bounds is a user error: it must raise when the program runs (at the
     user's line), not vanish or crash the compiler."""
     table = B.const(1.0, (3,))
@@ -131,3 +136,5 @@ def test_a_kernel_error_is_left_for_run_time(text):
     new, changed = ConstantFolding().run(g)
     assert not changed
     assert text(new) == text(g)
+    with pytest.raises(RealizeError, match="out of bounds"):
+        run(new, [])

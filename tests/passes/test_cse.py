@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 from tinytorch.ir import build as B
 from tinytorch.ir.build import make
 from tinytorch.ir.graph import Graph
@@ -16,29 +18,29 @@ def test_the_same_expression_written_twice_is_computed_once(inp, text, check_pas
         return B.add(make("exp", (x,)), B.const(1.0, (2, 3)))
 
     g = Graph([x], [B.mul(exp_plus_one(), exp_plus_one())])
-    assert text(g) == (
-        "graph(%0: float32[2,3]) {\n"
-        "  %1 = exp(%0) : float32[2,3]\n"
-        "  %2 = const(value=1.0) : float32[2,3]\n"
-        "  %3 = add(%1, %2) : float32[2,3]\n"
-        "  %4 = exp(%0) : float32[2,3]\n"
-        "  %5 = const(value=1.0) : float32[2,3]\n"
-        "  %6 = add(%4, %5) : float32[2,3]\n"
-        "  %7 = mul(%3, %6) : float32[2,3]\n"
-        "  return %7\n"
-        "}\n"
-    )
+    assert text(g) == dedent("""\
+        graph(%0: float32[2,3]) {
+          %1 = exp(%0) : float32[2,3]
+          %2 = const(value=1.0) : float32[2,3]
+          %3 = add(%1, %2) : float32[2,3]
+          %4 = exp(%0) : float32[2,3]
+          %5 = const(value=1.0) : float32[2,3]
+          %6 = add(%4, %5) : float32[2,3]
+          %7 = mul(%3, %6) : float32[2,3]
+          return %7
+        }
+    """)
     new, changed = check_pass(CommonSubexpressionElimination(), g)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[2,3]) {\n"
-        "  %1 = exp(%0) : float32[2,3]\n"
-        "  %2 = const(value=1.0) : float32[2,3]\n"
-        "  %3 = add(%1, %2) : float32[2,3]\n"
-        "  %4 = mul(%3, %3) : float32[2,3]\n"
-        "  return %4\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2,3]) {
+          %1 = exp(%0) : float32[2,3]
+          %2 = const(value=1.0) : float32[2,3]
+          %3 = add(%1, %2) : float32[2,3]
+          %4 = mul(%3, %3) : float32[2,3]
+          return %4
+        }
+    """)
 
 
 def test_outputs_follow_the_node_they_were_merged_into(inp, check_pass):
@@ -82,19 +84,19 @@ def test_constants_merge_only_when_exactly_equal(text, check_pass):
     )
     new, changed = check_pass(CommonSubexpressionElimination(), g)
     assert changed  # only the NaNs merged
-    assert text(new) == (
-        "graph() {\n"
-        "  %0 = const(value=0.0) : float32[]\n"
-        "  %1 = const(value=-0.0) : float32[]\n"
-        "  %2 = add(%0, %1) : float32[]\n"
-        "  %3 = const(value=1) : float32[]\n"
-        "  %4 = const(value=1.0) : float32[]\n"
-        "  %5 = add(%3, %4) : float32[]\n"
-        "  %6 = const(value=nan) : float32[]\n"
-        "  %7 = add(%6, %6) : float32[]\n"
-        "  return %2, %5, %7\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph() {
+          %0 = const(value=0.0) : float32[]
+          %1 = const(value=-0.0) : float32[]
+          %2 = add(%0, %1) : float32[]
+          %3 = const(value=1) : float32[]
+          %4 = const(value=1.0) : float32[]
+          %5 = add(%3, %4) : float32[]
+          %6 = const(value=nan) : float32[]
+          %7 = add(%6, %6) : float32[]
+          return %2, %5, %7
+        }
+    """)
 
 
 def test_different_attributes_or_input_order_do_not_merge(inp, check_pass):

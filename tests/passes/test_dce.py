@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 from tinytorch.ir import build as B
 from tinytorch.ir.build import make
 from tinytorch.ir.graph import Graph
@@ -15,23 +17,23 @@ def test_unused_nodes_are_dropped(inp, text, check_pass):
     unused = B.add(make("exp", (x,)), B.const(1.0, (3,)))
     used = make("tanh", (x,))
     g = Graph([x], [used], [x, *unused.inputs, unused, used])
-    assert text(g) == (
-        "graph(%0: float32[3]) {\n"
-        "  %1 = exp(%0) : float32[3]\n"
-        "  %2 = const(value=1.0) : float32[3]\n"
-        "  %3 = add(%1, %2) : float32[3]\n"
-        "  %4 = tanh(%0) : float32[3]\n"
-        "  return %4\n"
-        "}\n"
-    )
+    assert text(g) == dedent("""\
+        graph(%0: float32[3]) {
+          %1 = exp(%0) : float32[3]
+          %2 = const(value=1.0) : float32[3]
+          %3 = add(%1, %2) : float32[3]
+          %4 = tanh(%0) : float32[3]
+          return %4
+        }
+    """)
     new, changed = check_pass(DeadCodeElimination(), g)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[3]) {\n"
-        "  %1 = tanh(%0) : float32[3]\n"
-        "  return %1\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[3]) {
+          %1 = tanh(%0) : float32[3]
+          return %1
+        }
+    """)
 
 
 def test_unused_inputs_are_kept(inp, text, check_pass):
@@ -52,13 +54,13 @@ def test_effectful_nodes_and_what_they_read_are_kept(effectful, inp, text, check
     g = Graph([x], [x], [x, effect.inputs[0], effect])
     new, changed = check_pass(DeadCodeElimination(), g)
     assert not changed
-    assert text(new) == (
-        "graph(%0: float32[2]) {\n"
-        "  %1 = neg(%0) : float32[2]\n"
-        "  %2 = exp(%1) : float32[2]\n"
-        "  return %0\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2]) {
+          %1 = neg(%0) : float32[2]
+          %2 = exp(%1) : float32[2]
+          return %0
+        }
+    """)
 
 
 def test_dce_sweeps_up_after_constant_folding(text, inp, check_pass):
@@ -68,10 +70,10 @@ def test_dce_sweeps_up_after_constant_folding(text, inp, check_pass):
     folded, _ = ConstantFolding().run(g)
     new, changed = check_pass(DeadCodeElimination(), folded)
     assert changed
-    assert text(new) == (
-        "graph(%0: float32[2,2]) {\n"
-        "  %1 = const(value=2.0) : float32[2,2]\n"
-        "  %2 = mul(%0, %1) : float32[2,2]\n"
-        "  return %2\n"
-        "}\n"
-    )
+    assert text(new) == dedent("""\
+        graph(%0: float32[2,2]) {
+          %1 = const(value=2.0) : float32[2,2]
+          %2 = mul(%0, %1) : float32[2,2]
+          return %2
+        }
+    """)

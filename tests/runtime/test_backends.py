@@ -65,8 +65,9 @@ def test_the_environment_variable_selects_the_backend(tmp_path):
         "print(tinytorch.current_backend(), (x @ x + 1).sum().item())\n"
     )
     env = {**os.environ, "TINYTORCH_BACKEND": "numpy"}
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[0] == "numpy"
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     assert float(out[1]) == pytest.approx((x @ x + 1).sum())

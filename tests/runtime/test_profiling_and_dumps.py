@@ -60,10 +60,13 @@ def test_dump_to_writes_one_text_and_dot_file_per_pass(tmp_path):
 
 def test_the_dump_environment_variable(tmp_path):
     script = tmp_path / "prog.py"
-    script.write_text("from tinytorch import Tensor\nprint((Tensor([1.0, 2.0]) * 3).sum().item())\n")
+    script.write_text(
+        "from tinytorch import Tensor\nprint((Tensor([1.0, 2.0]) * 3).sum().item())\n"
+    )
     env = {**os.environ, "TINYTORCH_DUMP": str(tmp_path / "dumps")}
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "9.0"
     dumped = list((tmp_path / "dumps").rglob("00_captured.txt"))
     assert len(dumped) == 1 and "prog.py:2" in dumped[0].read_text()

@@ -15,5 +15,14 @@ from tinytorch.backends.numpy_backend import NumpyBackend
 
 register_backend("numpy", NumpyBackend)
 
-__all__ = ["Backend", "Executable", "Hook", "NumpyBackend", "UnknownBackendError",
-           "available_backends", "check_backend_name", "get_backend", "register_backend"]
+__all__ = [
+    "Backend",
+    "Executable",
+    "Hook",
+    "NumpyBackend",
+    "UnknownBackendError",
+    "available_backends",
+    "check_backend_name",
+    "get_backend",
+    "register_backend",
+]

@@ -78,8 +78,8 @@ def realize_error(node: Node, exc: BaseException) -> RealizeError:
     where = f" (created at {node.src})" if node.src else ""
     shapes = ", ".join(str(i.shape) for i in node.inputs)
     err = RealizeError(
-        f"{node.op} on inputs of shape {shapes or '()'}{where} failed: "
-        f"{type(exc).__name__}: {exc}",
-        op=node.op, src=node.src,
+        f"{node.op} on inputs of shape {shapes or '()'}{where} failed: {type(exc).__name__}: {exc}",
+        op=node.op,
+        src=node.src,
     )
     return err

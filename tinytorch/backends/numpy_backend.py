@@ -34,10 +34,10 @@ class NumpyExecutable(Executable):
         for k, n in enumerate(graph.nodes):
             if n.op == "input":
                 continue
-            free = [s for s in {position[id(i)] for i in n.inputs}
-                    if last_use[s] == k and s not in keep]
-            self._steps.append((k, n, get(n.op).numpy, [position[id(i)] for i in n.inputs],
-                                free))
+            free = [
+                s for s in {position[id(i)] for i in n.inputs} if last_use[s] == k and s not in keep
+            ]
+            self._steps.append((k, n, get(n.op).numpy, [position[id(i)] for i in n.inputs], free))
 
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
         values: list[np.ndarray | None] = [None] * len(self.graph.nodes)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -65,15 +65,23 @@ def enable_autograd(quiet: bool = False) -> None:
     """The book's switch (Module 05). Here gradients are part of the graph compiler and
     always available, so this only confirms it (``quiet=True`` prints nothing)."""
     if not quiet:
-        print("Autograd enabled: tinytorch builds gradients as graph transforms "
-              "(always on; use tinytorch.no_grad() to turn tracking off).")
+        print(
+            "Autograd enabled: tinytorch builds gradients as graph transforms "
+            "(always on; use tinytorch.no_grad() to turn tracking off)."
+        )
 
 
 # ---------------------------------------------------------------- grad_fn view
 class Function:
     """The book's view of "the op that made this tensor": ``y.grad_fn`` is an instance of a
-    subclass named ``AddBackward``, ``MatmulBackward``... ``apply(grad_output)`` computes
-    the input gradients right now, as NumPy arrays (``None`` for inputs without grad)."""
+    subclass named ``AddBackward``, ``MatmulBackward``...
+
+    ``saved_tensors`` are the tensors the user passed to the op (``x`` and ``bias`` in
+    ``x + bias``), and ``apply(grad_output)`` computes their gradients right now, as NumPy
+    arrays of *their* shapes (``None`` for inputs that need no gradient). The nodes the
+    frontend added in between (broadcasts, casts, the steps of ``softmax``) are walked
+    through, so a composite op looks like one function, as in the book.
+    """
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -82,7 +90,12 @@ class Function:
     def saved_tensors(self) -> tuple[Tensor, ...]:
         from tinytorch.frontend.tensor import Tensor
 
-        return tuple(Tensor._view_of(i) for i in _user_inputs(self._node))
+        out = []
+        for p in _user_inputs(self._node):
+            ref = p.meta.get("tensor")
+            tensor = ref() if ref is not None else None
+            out.append(tensor if tensor is not None else Tensor._view_of(p))
+        return tuple(out)
 
     def name(self) -> str:
         return type(self).__name__
@@ -91,12 +104,22 @@ class Function:
         from tinytorch.frontend.tensor import Tensor
         from tinytorch.runtime import realize
 
-        g = Tensor(grad_output, dtype=self._node.dtype)._node
-        grads = _input_grads(self._node, g)
+        g = Tensor(grad_output, dtype=self._node.dtype)
+        if g.shape != self._node.shape:
+            raise ShapeError(
+                f"{self.name()}.apply: grad_output has shape {g.shape}, the "
+                f"op's output has shape {self._node.shape}"
+            )
         inputs = _user_inputs(self._node)
+        grads = _backprop(self._node, g._node, targets={id(i) for i in inputs})
         nodes = [grads.get(id(i)) for i in inputs]
         realize([n for n in nodes if n is not None])
-        return tuple(None if n is None else n.value for n in nodes)
+        out: list[np.ndarray | None] = []
+        for n in nodes:  # ``a + b`` gives both inputs one gradient node: copy the second
+            value = None if n is None else n.value
+            shared = value is not None and any(value is v for v in out)
+            out.append(value.copy() if shared else value)
+        return tuple(out)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -126,25 +149,51 @@ def _tracks(node: Node, memo: dict[int, bool]) -> bool:
     if "requires_grad" in node.meta:
         return node.meta["requires_grad"]
     if id(node) not in memo:
-        memo[id(node)] = (is_float(node.dtype) and get(node.op).differentiable
-                          and any(_tracks(i, memo) for i in node.inputs))
+        memo[id(node)] = (
+            is_float(node.dtype)
+            and get(node.op).differentiable
+            and any(_tracks(i, memo) for i in node.inputs)
+        )
     return memo[id(node)]
 
 
 def _user_inputs(node: Node) -> list[Node]:
-    return list(node.inputs)
+    """The nodes of the tensors the user passed to the op that built ``node``."""
+    return list(node.meta.get("parents", node.inputs))
 
 
-def _input_grads(node: Node, grad: Node) -> dict[int, Node]:
-    """Gradients of ``node``'s direct inputs, given the gradient of its output."""
+def _backprop(
+    root: Node,
+    seed: Node,
+    targets: set[int] | frozenset[int] = frozenset(),
+    visit: Callable[[Node, Node], None] | None = None,
+) -> dict[int, Node]:
+    """Push the gradient ``seed`` of ``root`` back through every node gradient flows into,
+    in reverse topological order, emitting VJP nodes. ``visit(node, grad)`` sees each
+    node's total gradient. The walk stops at the nodes in ``targets``; returns the
+    gradients that arrived there (by ``id``)."""
     memo: dict[int, bool] = {}
-    with B.source(node.src):
-        contributions = get(node.op).vjp(node, grad)
-    out: dict[int, Node] = {}
-    for i, g in zip(node.inputs, contributions, strict=True):
-        if g is not None and _tracks(i, memo):
-            out[id(i)] = B.add(out[id(i)], g) if id(i) in out else g
-    return out
+    order = topo_order([root], stop=lambda n: id(n) in targets or not _tracks(n, memo))
+    grads: dict[int, Node] = {id(root): seed}
+    for n in reversed(order):
+        if id(n) in targets:
+            continue
+        g = grads.pop(id(n), None)
+        if g is None or not _tracks(n, memo):
+            continue
+        if visit is not None:
+            visit(n, g)
+        if n.is_leaf:
+            continue
+        with B.source(n.src):
+            contributions = get(n.op).vjp(n, g)
+        for i, gi in zip(n.inputs, contributions, strict=True):
+            if gi is None or not _tracks(i, memo):
+                continue
+            if gi.dtype != i.dtype:
+                gi = B.cast(gi, i.dtype)
+            grads[id(i)] = B.add(grads[id(i)], gi) if id(i) in grads else gi
+    return grads
 
 
 def backward(root: Tensor, gradient: Any = None) -> None:
@@ -168,31 +217,30 @@ def backward(root: Tensor, gradient: Any = None) -> None:
     else:
         g = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=node.dtype)
         if g.shape != root.shape:
-            raise ShapeError(f"backward(): gradient has shape {g.shape} but the tensor has "
-                             f"shape {root.shape}")
+            raise ShapeError(
+                f"backward(): gradient has shape {g.shape} but the tensor has shape {root.shape}"
+            )
         seed = B.cast(g._node, node.dtype)
 
-    memo: dict[int, bool] = {}
-    order = topo_order([node], stop=lambda n: not _tracks(n, memo))
-    grads: dict[int, Node] = {id(node): seed}
-    for n in reversed(order):
-        g = grads.pop(id(n), None)
-        if g is None or not _tracks(n, memo):
-            continue
+    def accumulate(n: Node, g: Node) -> None:
         ref = n.meta.get("tensor")
         tensor = ref() if ref is not None else None
         if tensor is not None:
             tensor._accumulate_grad(g)
-        if n.is_leaf:
-            continue
-        with B.source(n.src):
-            contributions = get(n.op).vjp(n, g)
-        for i, gi in zip(n.inputs, contributions, strict=True):
-            if gi is None or not _tracks(i, memo):
-                continue
-            if gi.dtype != i.dtype:
-                gi = B.cast(gi, i.dtype)
-            grads[id(i)] = B.add(grads[id(i)], gi) if id(i) in grads else gi
+
+    _backprop(node, seed, visit=accumulate)
+
+
+def record_op(node: Node, parents: Sequence[Tensor], label: str | None = None) -> None:
+    """Remember, for ``grad_fn``, which user tensors the op read (each once, so ``x * x``
+    saves ``x`` once and ``apply`` returns its whole gradient) and, when the node's own op
+    is not the book's name for it (``mean`` ends in a ``mul``), that name."""
+    unique: dict[int, Node] = {}
+    for p in parents:
+        unique.setdefault(id(p._node), p._node)
+    node.meta["parents"] = tuple(unique.values())
+    if label is not None:
+        node.meta["grad_label"] = label
 
 
 def register_tensor(node: Node, tensor: Tensor) -> None:

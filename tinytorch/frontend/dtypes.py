@@ -41,32 +41,35 @@ def normalize_dtype(dtype: Any) -> str:
 
 
 def to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """A fresh array from list / ndarray / scalar data, with the defaults above."""
+    """A fresh array from list / ndarray / scalar data, with the defaults above.
+
+    The data is checked before any ``dtype`` is applied, so that ``Tensor(None,
+    dtype="float32")`` is refused rather than becoming NaN.
+    """
     if dtype is not None:
         dtype = normalize_dtype(dtype)
     try:
-        arr = np.array(data, dtype=dtype, copy=True)
+        arr = np.array(data, copy=True)
     except ValueError as exc:
         raise ValueError(
             f"Tensor data must be rectangular (every row the same length): {exc}"
         ) from None
     except TypeError as exc:
         raise TypeError(f"Tensor data must be numeric, got {type(data).__name__}: {exc}") from None
-    if dtype is not None:
-        return arr
     kind = arr.dtype.kind
+    if kind not in "fiub":
+        raise TypeError(
+            f"Tensor data must be numeric (bool, int or float), got {arr.dtype} from "
+            f"{type(data).__name__}"
+        )
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
     if kind == "f":
         return arr if arr.dtype.name in ("float16", "float32") else arr.astype(DEFAULT_FLOAT)
     if kind in "iu":
-        name = arr.dtype.name
-        keep = isinstance(data, np.ndarray) and name in INT_DTYPES
+        keep = isinstance(data, np.ndarray) and arr.dtype.name in INT_DTYPES
         return arr if keep else arr.astype(DEFAULT_INT)
-    if kind == "b":
-        return arr
-    raise TypeError(
-        f"Tensor data must be numeric (bool, int or float), got {arr.dtype} from "
-        f"{type(data).__name__}"
-    )
+    return arr
 
 
 def is_float(dtype: str) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinytorch.frontend.autograd import record_op
 from tinytorch.frontend.dtypes import (
     DEFAULT_FLOAT,
     is_float,
@@ -36,7 +37,8 @@ from tinytorch.ir.shapes import (
 if TYPE_CHECKING:
     from tinytorch.frontend.tensor import Tensor
 
-Scalar = (numbers.Number, np.number, np.bool_)
+# Real numbers only: a complex scalar goes to the Tensor constructor, which refuses it.
+Scalar = (numbers.Real, np.bool_)
 
 
 def _T():
@@ -180,6 +182,7 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
             out = maximum(out, min)
         if max is not None:
             out = minimum(out, max)
+        record_op(out._node, [t for t in (x, min, max) if isinstance(t, T)], "ClipBackward")
         return out
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
@@ -241,13 +244,16 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         if not isinstance(x, T):
             raise TypeError(f"Expected Tensor for matrix multiplication, got {type(x)}")
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"Cannot perform matrix multiplication on a 0-d tensor: "
-                         f"{a.shape} @ {b.shape}")
+        raise ShapeError(
+            f"Cannot perform matrix multiplication on a 0-d tensor: {a.shape} @ {b.shape}"
+        )
     k_a = a.shape[-1]
     k_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
     if k_a != k_b:
-        raise ShapeError(f"Cannot perform matrix multiplication: {a.shape} @ {b.shape}. "
-                         f"Inner dimensions must match: {k_a} ≠ {k_b}")
+        raise ShapeError(
+            f"Cannot perform matrix multiplication: {a.shape} @ {b.shape}. "
+            f"Inner dimensions must match: {k_a} ≠ {k_b}"
+        )
     dtype = promote(a.dtype, b.dtype)
     if dtype == "bool":
         dtype = "int64"
@@ -260,9 +266,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     na = B.expand(na, batch + na.shape[-2:])
     nb = B.expand(nb, batch + nb.shape[-2:])
     out = B.make("matmul", (na, nb))
-    final = batch + ((a.shape[-2],) if a.ndim >= 2 else ()) + ((b.shape[-1],) if b.ndim >= 2
-                                                               else ())
-    return _wrap(B.reshape(out, final) if out.shape != final else out, [a, b])
+    final = (
+        batch + ((a.shape[-2],) if a.ndim >= 2 else ()) + ((b.shape[-1],) if b.ndim >= 2 else ())
+    )
+    return _wrap(B.reshape(out, final) if out.shape != final else out, [a, b], "MatmulBackward")
 
 
 # ---------------------------------------------------------------- reductions
@@ -272,8 +279,9 @@ def _axes(x: Tensor, axis: Any, op: str) -> tuple[int, ...]:
 
 @user_op("sum")
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _wrap(B.make("sum", (x._node,), axes=_axes(x, axis, "sum"),
-                        keepdims=bool(keepdims)), [x])
+    return _wrap(
+        B.make("sum", (x._node,), axes=_axes(x, axis, "sum"), keepdims=bool(keepdims)), [x]
+    )
 
 
 @user_op("mean")
@@ -283,7 +291,7 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     count = prod(x.shape[a] for a in axes)
     total = sum(astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x, axes, keepdims)
     out = mul(total, 1.0 / count) if count else div(total, 0.0)
-    out._node.meta["grad_label"] = "MeanBackward"
+    record_op(out._node, [x], "MeanBackward")
     return out
 
 
@@ -299,15 +307,14 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
     n = prod(x.shape[a] for a in axes)
     out = sum(mul(centered, centered), axes, keepdims)
     out = div(out, float(n - ddof)) if n - ddof > 0 else div(out, 0.0)
-    out._node.meta["grad_label"] = "VarBackward"
+    record_op(out._node, [x], "VarBackward")
     return out
 
 
 def _extremum(op: str, x: Tensor, axis: Any, keepdims: bool) -> Tensor:
     axes = _axes(x, axis, op)
     if x.size == 0 or any(x.shape[a] == 0 for a in axes):
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape} over "
-                         f"axis {axis}")
+        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape} over axis {axis}")
     return _wrap(B.make(op, (x._node,), axes=axes, keepdims=bool(keepdims)), [x])
 
 
@@ -338,11 +345,12 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     written as graph ops so it differentiates and fuses (``softmax([1000, 1001, 1002])``
     is ``softmax([0, 1, 2])``, no overflow)."""
     axis = normalize_axis(dim, x.ndim, "softmax")
+    source = x
     x = astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x
     shifted = sub(x, _detached(max(x, axis, keepdims=True)))
     e = exp(shifted)
     out = div(e, sum(e, axis, keepdims=True))
-    out._node.meta["grad_label"] = "SoftmaxBackward"
+    record_op(out._node, [source], "SoftmaxBackward")
     return out
 
 
@@ -368,8 +376,9 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != x.ndim:
-        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a {x.ndim}-D tensor "
-                         f"of shape {x.shape}")
+        raise ShapeError(
+            f"permute: got {len(dims)} dims {dims} for a {x.ndim}-D tensor of shape {x.shape}"
+        )
     perm = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
     if sorted(perm) != list(range(x.ndim)):
         raise ShapeError(f"permute: {dims} repeats an axis")
@@ -401,8 +410,13 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: cannot expand shape {x.shape} to fewer dims {shape}")
-    target = tuple(x.shape[i - lead] if d == -1 and i >= lead else int(d)
-                   for i, d in enumerate(shape))
+    if any(int(d) < 0 for d in shape[:lead]) or any(int(d) < -1 for d in shape):
+        raise ShapeError(
+            f"expand: -1 can only keep an existing dimension, got {shape} for shape {x.shape}"
+        )
+    target = tuple(
+        x.shape[i - lead] if d == -1 and i >= lead else int(d) for i, d in enumerate(shape)
+    )
     if broadcast_shapes(x.shape, target, op="expand") != target:
         raise ShapeError(f"expand: cannot broadcast shape {x.shape} to {target}")
     return _wrap(B.make("expand", (x._node,), shape=target), [x], "ExpandBackward")
@@ -412,8 +426,11 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:
     """Drop size-1 axes (all of them, or the ones given; a given axis that is not size 1
     is left alone, as in PyTorch)."""
-    axes = [i for i, d in enumerate(x.shape) if d == 1] if axis is None else \
-        [a for a in _axes(x, axis, "squeeze") if x.shape[a] == 1]
+    axes = (
+        [i for i, d in enumerate(x.shape) if d == 1]
+        if axis is None
+        else [a for a in _axes(x, axis, "squeeze") if x.shape[a] == 1]
+    )
     new = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     return _wrap(B.make("reshape", (x._node,), shape=new), [x], "SqueezeBackward")
 
@@ -431,7 +448,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(x, 1)
     s = normalize_axis(start_dim, x.ndim, "flatten")
     e = normalize_axis(end_dim, x.ndim, "flatten")
-    new = x.shape[:s] + (prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    new = x.shape[:s] + (prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return _wrap(B.make("reshape", (x._node,), shape=new), [x], "FlattenBackward")
 
 
@@ -446,8 +463,9 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise ShapeError("concat: zero-dimensional tensors cannot be concatenated")
     ax = normalize_axis(axis, first.ndim, "concat")
     for t in tensors[1:]:
-        if t.ndim != first.ndim or any(a != b for i, (a, b) in
-                                       enumerate(zip(t.shape, first.shape)) if i != ax):
+        if t.ndim != first.ndim or any(
+            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if i != ax
+        ):
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ShapeError(f"concat: shapes {shapes} must match except in axis {ax}")
     dtype = first.dtype
@@ -468,5 +486,5 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     ax = normalize_axis(axis, tensors[0].ndim + 1, "stack")
     out = concat([unsqueeze(t, ax) for t in tensors], axis=ax)
-    out._node.meta["grad_label"] = "StackBackward"
+    record_op(out._node, tensors, "StackBackward")
     return out

@@ -25,8 +25,9 @@ def _capture(tensors: Tensor | Sequence[Tensor]) -> Capture:
     return Capture([t._node for t in tensors])
 
 
-def dump_graph(tensors: Tensor | Sequence[Tensor], out_dir: str | Path,
-               quiet: bool = False) -> list[Path]:
+def dump_graph(
+    tensors: Tensor | Sequence[Tensor], out_dir: str | Path, quiet: bool = False
+) -> list[Path]:
     """Write the graph after each pass as numbered ``.txt`` and ``.dot`` files (and ``.svg``
     when Graphviz's ``dot`` program is installed). Returns the files written."""
     out = Path(out_dir)

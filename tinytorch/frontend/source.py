@@ -68,6 +68,7 @@ def user_op(name: str) -> Callable[[F], F]:
 def _realize_eagerly(result: Any) -> None:
     from tinytorch.runtime import realize
 
-    nodes = [getattr(r, "_node", None) for r in (result if isinstance(result, tuple)
-                                                  else (result,))]
+    nodes = [
+        getattr(r, "_node", None) for r in (result if isinstance(result, tuple) else (result,))
+    ]
     realize([n for n in nodes if n is not None])

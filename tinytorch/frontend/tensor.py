@@ -13,6 +13,7 @@ always makes new memory (``x + 0`` does not alias ``x``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,8 +24,13 @@ from tinytorch.frontend import functional as F
 from tinytorch.frontend.dtypes import is_float, to_array
 from tinytorch.frontend.indexing import getitem
 from tinytorch.ir import build as B
-from tinytorch.ir.errors import DTypeError
+from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.node import Node
+
+
+def _is_operand(x: Any) -> bool:
+    """Can ``x`` take part in elementwise arithmetic with a tensor?"""
+    return isinstance(x, (Tensor, list, tuple, np.ndarray, np.generic, numbers.Number))
 
 
 def _leaf(array: np.ndarray) -> Node:
@@ -57,10 +63,12 @@ class Tensor:
         t = object.__new__(cls)
         t._node = node
         t._grad = None
-        node.meta["requires_grad"] = (autograd.is_grad_enabled() and is_float(node.dtype)
-                                      and any(p.requires_grad for p in parents))
-        if label is not None:
-            node.meta["grad_label"] = label
+        node.meta["requires_grad"] = (
+            autograd.is_grad_enabled()
+            and is_float(node.dtype)
+            and any(p.requires_grad for p in parents)
+        )
+        autograd.record_op(node, parents, label)
         autograd.register_tensor(node, t)
         return t
 
@@ -73,6 +81,11 @@ class Tensor:
         return t
 
     def _accumulate_grad(self, g: Node) -> None:
+        if g.is_leaf or "tensor" in g.meta:
+            # The node is someone's data already (the gradient passed to backward(), or the
+            # same gradient given to both inputs of an add): give this .grad its own node,
+            # so the two never share memory or autograd bookkeeping.
+            g = B.make("cast", (g,), dtype=g.dtype)
         with autograd.no_grad():
             if self._grad is None:
                 self._grad = Tensor._from_op(g, [])
@@ -129,11 +142,14 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         if not self._node.is_leaf:
-            raise RuntimeError("requires_grad can only be changed on leaf tensors (tensors "
-                               "you created), not on results of operations")
+            raise RuntimeError(
+                "requires_grad can only be changed on leaf tensors (tensors "
+                "you created), not on results of operations"
+            )
         if flag and not is_float(self._node.dtype):
-            raise DTypeError(f"only floating-point tensors can require gradients, this one "
-                             f"is {self._node.dtype}")
+            raise DTypeError(
+                f"only floating-point tensors can require gradients, this one is {self._node.dtype}"
+            )
         self._node.meta["requires_grad"] = bool(flag)
 
     @property
@@ -143,10 +159,21 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        if value is None or isinstance(value, Tensor):
-            self._grad = value
-        else:
-            self._grad = Tensor(value, dtype=self._node.dtype)
+        """Set or clear the gradient (optimizers and ``clip_grad_norm`` rescale it). It must
+        have the tensor's shape; it is kept in the tensor's dtype, so later gradients add."""
+        if value is None:
+            self._grad = None
+            return
+        if not isinstance(value, Tensor):
+            value = Tensor(value, dtype=self._node.dtype)
+        if value.shape != self.shape:
+            raise ShapeError(
+                f"grad of shape {value.shape} assigned to a tensor of shape {self.shape}"
+            )
+        if value.dtype != self.dtype:
+            with autograd.no_grad():
+                value = F.astype(value, self._node.dtype)
+        self._grad = value
 
     @property
     def grad_fn(self) -> autograd.Function | None:
@@ -183,8 +210,10 @@ class Tensor:
 
     def item(self) -> Any:
         if self.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars "
-                             f"(this one has shape {self.shape})")
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars "
+                f"(this one has shape {self.shape})"
+            )
         return self.data.reshape(()).item()
 
     def tolist(self) -> Any:
@@ -192,12 +221,16 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self.data
-        return data if dtype is None else data.astype(dtype)
+        if dtype is not None:
+            return data.astype(dtype, copy=bool(copy))
+        return data.copy() if copy else data
 
     def __bool__(self) -> bool:
         if self.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.size} elements is "
-                             "ambiguous; use .any() / .all() style reductions")
+            raise ValueError(
+                f"the truth value of a tensor with {self.size} elements is "
+                "ambiguous; reduce it first, e.g. bool((t > 0).sum())"
+            )
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -288,18 +321,24 @@ class Tensor:
         return F.compare("ge", self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if not _is_operand(other):
+            return NotImplemented  # t == None is False, as for any object
         return F.compare("eq", self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if not _is_operand(other):
+            return NotImplemented
         return F.compare("ne", self, other)
 
     def __getitem__(self, key: Any) -> Tensor:
         return getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        raise TypeError("tinytorch tensors are immutable graph values: build a new tensor "
-                        "(tinytorch.where, concat), or write into realized memory with "
-                        "t.data[...] = value")
+        raise TypeError(
+            "tinytorch tensors are immutable graph values: build a new tensor "
+            "(tinytorch.where, concat), or write into realized memory with "
+            "t.data[...] = value"
+        )
 
     # ----------------------------------------------------------- named methods
     def matmul(self, other: Any) -> Tensor:

@@ -6,5 +6,15 @@ from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
 from tinytorch.ir.node import Node
 from tinytorch.ir.registry import OpDef, all_ops, get, register
 
-__all__ = ["DTypeError", "Node", "OpDef", "RealizeError", "ShapeError", "all_ops", "get",
-           "make", "register", "source"]
+__all__ = [
+    "DTypeError",
+    "Node",
+    "OpDef",
+    "RealizeError",
+    "ShapeError",
+    "all_ops",
+    "get",
+    "make",
+    "register",
+    "source",
+]

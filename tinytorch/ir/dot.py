@@ -14,8 +14,12 @@ from tinytorch.ir.graph import Graph
 from tinytorch.ir.printer import short_src, type_str
 
 _KIND_COLOURS = {
-    "leaf": "#e8f0fe", "elementwise": "#e6f4ea", "broadcast": "#fef7e0",
-    "injective": "#fef7e0", "reduce": "#fce8e6", "opaque": "#f3e8fd",
+    "leaf": "#e8f0fe",
+    "elementwise": "#e6f4ea",
+    "broadcast": "#fef7e0",
+    "injective": "#fef7e0",
+    "reduce": "#fce8e6",
+    "opaque": "#f3e8fd",
 }
 
 DOT_MISSING = (
@@ -31,9 +35,16 @@ def to_dot(graph: Graph, title: str = "graph") -> graphviz.Digraph:
     ``meta["group"]`` is set (by the fusion pass) are drawn inside one cluster per group."""
     from tinytorch.ir.registry import get
 
-    dot = graphviz.Digraph(name=title, graph_attr={"rankdir": "TB", "label": title},
-                           node_attr={"shape": "box", "style": "rounded,filled",
-                                      "fontname": "monospace", "fontsize": "10"})
+    dot = graphviz.Digraph(
+        name=title,
+        graph_attr={"rankdir": "TB", "label": title},
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fontname": "monospace",
+            "fontsize": "10",
+        },
+    )
     ids = {id(n): f"n{k}" for k, n in enumerate(graph.nodes)}
     groups: dict[object, list] = {}
     for n in graph.nodes:
@@ -70,8 +81,9 @@ def render_svg(dot_source: str, path: str | Path) -> str | None:
     exe = shutil.which("dot")
     if exe is None:
         return DOT_MISSING
-    result = subprocess.run([exe, "-Tsvg", "-o", str(path)], input=dot_source.encode(),
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        [exe, "-Tsvg", "-o", str(path)], input=dot_source.encode(), capture_output=True, check=False
+    )
     if result.returncode:
         return f"dot failed: {result.stderr.decode(errors='replace').strip()}"
     return None

@@ -164,8 +164,7 @@ class Capture:
         nodes: list[Node] = []
         for n in self.order:
             if is_captured_leaf(n):
-                new = make("input", (), src=n.src, index=len(inputs), shape=n.shape,
-                           dtype=n.dtype)
+                new = make("input", (), src=n.src, index=len(inputs), shape=n.shape, dtype=n.dtype)
                 inputs.append(new)
             elif n.inputs:
                 new = n.with_inputs(tuple(mapping[id(i)] for i in n.inputs))

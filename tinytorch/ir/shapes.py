@@ -36,9 +36,7 @@ def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
-        raise ShapeError(
-            f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)"
-        )
+        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
     return axis % ndim if ndim else 0
 
 

@@ -27,6 +27,15 @@ def default_pipeline() -> list[Pass]:
     ]
 
 
-__all__ = ["AlgebraicSimplification", "CommonSubexpressionElimination", "ConstantFolding",
-           "DeadCodeElimination", "Pass", "PassManager", "PassRecord", "VerificationError",
-           "default_pipeline", "verify"]
+__all__ = [
+    "AlgebraicSimplification",
+    "CommonSubexpressionElimination",
+    "ConstantFolding",
+    "DeadCodeElimination",
+    "Pass",
+    "PassManager",
+    "PassRecord",
+    "VerificationError",
+    "default_pipeline",
+    "verify",
+]

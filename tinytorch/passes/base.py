@@ -50,8 +50,9 @@ class PassRecord:
 
 
 class PassManager:
-    def __init__(self, passes: list[Pass], verify: bool = True,
-                 dump_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, passes: list[Pass], verify: bool = True, dump_dir: str | Path | None = None
+    ) -> None:
         self.passes = list(passes)
         self.verify = verify
         self.dump_dir = Path(dump_dir) if dump_dir else None
@@ -76,8 +77,10 @@ class PassManager:
     def report(self) -> str:
         lines = [f"{'pass':<28}{'ms':>9}{'nodes':>14}  changed"]
         for r in self.records:
-            lines.append(f"{r.name:<28}{r.seconds * 1e3:>9.3f}"
-                         f"{f'{r.nodes_before}->{r.nodes_after}':>14}  {r.changed}")
+            lines.append(
+                f"{r.name:<28}{r.seconds * 1e3:>9.3f}"
+                f"{f'{r.nodes_before}->{r.nodes_after}':>14}  {r.changed}"
+            )
         return "\n".join(lines)
 
     def _dump(self, k: int, name: str, graph: Graph) -> None:

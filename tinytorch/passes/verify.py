@@ -51,8 +51,9 @@ def verify(graph: Graph, before: Graph | None = None, where: str = "graph") -> N
 def _check_types(n: Node, where: str) -> None:
     opdef = get(n.op)
     try:
-        shape, dtype = opdef.infer(tuple(i.shape for i in n.inputs),
-                                   tuple(i.dtype for i in n.inputs), n.attrs)
+        shape, dtype = opdef.infer(
+            tuple(i.shape for i in n.inputs), tuple(i.dtype for i in n.inputs), n.attrs
+        )
     except (ValueError, TypeError) as exc:
         raise VerificationError(f"{where}: {n!r} no longer type-checks: {exc}") from exc
     if (shape, dtype) != (n.shape, n.dtype):

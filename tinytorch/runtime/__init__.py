@@ -16,6 +16,22 @@ from tinytorch.runtime.config import (
 from tinytorch.runtime.profiler import NodeRecord, Profile, profile
 from tinytorch.runtime.realize import compile_plan, plan_cache, realize
 
-__all__ = ["NodeRecord", "Profile", "backend", "compile_plan", "current_backend",
-           "debug_level", "dump_to", "eager", "eager_check", "get_pipeline", "plan_cache",
-           "profile", "realize", "set_backend", "set_debug", "set_dump_dir", "set_pipeline"]
+__all__ = [
+    "NodeRecord",
+    "Profile",
+    "backend",
+    "compile_plan",
+    "current_backend",
+    "debug_level",
+    "dump_to",
+    "eager",
+    "eager_check",
+    "get_pipeline",
+    "plan_cache",
+    "profile",
+    "realize",
+    "set_backend",
+    "set_debug",
+    "set_dump_dir",
+    "set_pipeline",
+]

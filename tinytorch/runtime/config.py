@@ -23,8 +23,12 @@ from typing import Any
 
 from tinytorch.backends import check_backend_name
 
-_ENV_FLAGS = {"backend": "TINYTORCH_BACKEND", "dump_dir": "TINYTORCH_DUMP",
-              "eager": "TINYTORCH_EAGER", "debug": "TINYTORCH_DEBUG"}
+_ENV_FLAGS = {
+    "backend": "TINYTORCH_BACKEND",
+    "dump_dir": "TINYTORCH_DUMP",
+    "eager": "TINYTORCH_EAGER",
+    "debug": "TINYTORCH_DEBUG",
+}
 _globals: dict[str, Any] = {}
 _local = threading.local()
 

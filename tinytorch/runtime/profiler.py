@@ -65,12 +65,12 @@ class Profile:
             row[2] += r.flops
             row[3] += r.bytes
         lines = [f"{'line':<28}{'op':<14}{'calls':>6}{'ms':>10}{'GFLOP/s':>10}{'GB/s':>9}"]
-        for (src, op), (calls, sec, flops, nbytes) in sorted(rows.items(),
-                                                             key=lambda kv: -kv[1][1])[:limit]:
+        for (src, op), (calls, sec, flops, nbytes) in sorted(
+            rows.items(), key=lambda kv: -kv[1][1]
+        )[:limit]:
             gflops = flops / sec / 1e9 if sec > 0 else 0.0
             gbs = nbytes / sec / 1e9 if sec > 0 else 0.0
-            lines.append(f"{src:<28}{op:<14}{calls:>6}{sec * 1e3:>10.3f}{gflops:>10.2f}"
-                         f"{gbs:>9.2f}")
+            lines.append(f"{src:<28}{op:<14}{calls:>6}{sec * 1e3:>10.3f}{gflops:>10.2f}{gbs:>9.2f}")
         lines.append(f"total {self.total_seconds * 1e3:.3f} ms in {len(self.records)} nodes")
         return "\n".join(lines)
 
@@ -105,17 +105,24 @@ def make_hook(backend: str) -> Hook | None:
         total = sum(weights)
         for n, (flops, nbytes), w in zip(nodes, costs, weights, strict=True):
             share = seconds * (w / total if total else 1 / len(nodes))
-            record = NodeRecord(n.op, n.shape, n.dtype, n.src, share, flops, nbytes,
-                                backend, kernel)
+            record = NodeRecord(
+                n.op, n.shape, n.dtype, n.src, share, flops, nbytes, backend, kernel
+            )
             for prof in listeners:
                 prof.records.append(record)
         if debug:
             flops = sum(c[0] for c in costs)
             nbytes = sum(c[1] for c in costs)
-            rate = (f"{flops / seconds / 1e9:8.2f} GFLOP/s {nbytes / seconds / 1e9:8.2f} GB/s"
-                    if seconds > 0 else "")
+            rate = (
+                f"{flops / seconds / 1e9:8.2f} GFLOP/s {nbytes / seconds / 1e9:8.2f} GB/s"
+                if seconds > 0
+                else ""
+            )
             srcs = sorted({short_src(n.src) for n in nodes if n.src})
-            print(f"[tinytorch] {backend:<6} {kernel:<24} {seconds * 1e6:10.1f} us {rate}  "
-                  f"{' '.join(srcs)}", file=sys.stderr)
+            print(
+                f"[tinytorch] {backend:<6} {kernel:<24} {seconds * 1e6:10.1f} us {rate}  "
+                f"{' '.join(srcs)}",
+                file=sys.stderr,
+            )
 
     return hook

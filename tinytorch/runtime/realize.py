@@ -68,8 +68,7 @@ def compile_plan(capture: Capture, backend_name: str, dump: Path | None = None) 
 
 def get_plan(capture: Capture, backend_name: str) -> Plan:
     backend = get_backend(backend_name)
-    key = (backend_name, backend.config(), _pipeline_key(config.get_pipeline()),
-           capture.signature)
+    key = (backend_name, backend.config(), _pipeline_key(config.get_pipeline()), capture.signature)
     plan = plan_cache.get(key)
     if plan is None:
         dump = config.dump_dir()
@@ -79,9 +78,12 @@ def get_plan(capture: Capture, backend_name: str) -> Plan:
         plan = compile_plan(capture, backend_name, dump)
         plan_cache.put(key, plan)
         if config.debug_level() >= 1:
-            print(f"[tinytorch] compiled plan: {len(capture.order)} nodes -> "
-                  f"{len(plan.graph.nodes)} after passes, {plan.compile_seconds * 1e3:.2f} ms"
-                  f" on {backend_name}", file=sys.stderr)
+            print(
+                f"[tinytorch] compiled plan: {len(capture.order)} nodes -> "
+                f"{len(plan.graph.nodes)} after passes, {plan.compile_seconds * 1e3:.2f} ms"
+                f" on {backend_name}",
+                file=sys.stderr,
+            )
     return plan
 
 

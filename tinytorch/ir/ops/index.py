@@ -18,7 +18,7 @@ def _check_index(op, dtype):
 
 
 def _gather_shape(x_shape, idx_shape, axis):
-    return x_shape[:axis] + idx_shape + x_shape[axis + 1:]
+    return x_shape[:axis] + idx_shape + x_shape[axis + 1 :]
 
 
 def _gather_infer(shapes, dtypes, attrs):
@@ -41,40 +41,57 @@ def _gather_kernel(node, x, idx):
 
 def _gather_vjp(node, g):
     x, idx = node.inputs
-    return (B.make("scatter_add", (g, idx), axis=node.attrs["axis"], size=x.shape[node.attrs["axis"]]),
-            None)
+    axis = node.attrs["axis"]
+    return B.make("scatter_add", (g, idx), axis=axis, size=x.shape[axis]), None
 
 
 def _gather_cost(node):
     return 0, 2 * nbytes(node) + nbytes(node.inputs[1])
 
 
-register(OpDef(name="gather", kind="opaque", arity=2, infer=_gather_infer,
-               numpy=_gather_kernel, vjp=_gather_vjp, cost=_gather_cost,
-               grad_name="EmbeddingBackward"))
+register(
+    OpDef(
+        name="gather",
+        kind="opaque",
+        arity=2,
+        infer=_gather_infer,
+        numpy=_gather_kernel,
+        vjp=_gather_vjp,
+        cost=_gather_cost,
+        grad_name="EmbeddingBackward",
+    )
+)
 
 
 def _scatter_add_infer(shapes, dtypes, attrs):
     g, idx = shapes
     _check_index("scatter_add", dtypes[1])
     axis, k = attrs["axis"], len(idx)
-    if g[axis:axis + k] != idx:
+    if g[axis : axis + k] != idx:
         raise ShapeError(f"scatter_add: values {g} do not match indices {idx} at axis {axis}")
-    return g[:axis] + (attrs["size"],) + g[axis + k:], dtypes[0]
+    return g[:axis] + (attrs["size"],) + g[axis + k :], dtypes[0]
 
 
 def _scatter_add_kernel(node, g, idx):
     axis = node.attrs["axis"]
     out = np.zeros(node.shape, dtype=node.dtype)
     moved = np.moveaxis(out, axis, 0)  # a view: writes land in `out`
-    g_moved = np.moveaxis(g.reshape(g.shape[:axis] + (idx.size,) + g.shape[axis + idx.ndim:]),
-                          axis, 0)
+    g_moved = np.moveaxis(
+        g.reshape(g.shape[:axis] + (idx.size,) + g.shape[axis + idx.ndim :]), axis, 0
+    )
     np.add.at(moved, idx.reshape(-1), g_moved)
     return out
 
 
-register(OpDef(
-    name="scatter_add", kind="opaque", arity=2, infer=_scatter_add_infer,
-    numpy=_scatter_add_kernel, cost=_gather_cost,
-    vjp=lambda n, g: (B.make("gather", (g, n.inputs[1]), axis=n.attrs["axis"]), None),
-    doc="Zeros with `size` rows on `axis`; row idx[i] accumulates values[i]."))
+register(
+    OpDef(
+        name="scatter_add",
+        kind="opaque",
+        arity=2,
+        infer=_scatter_add_infer,
+        numpy=_scatter_add_kernel,
+        cost=_gather_cost,
+        vjp=lambda n, g: (B.make("gather", (g, n.inputs[1]), axis=n.attrs["axis"]), None),
+        doc="Zeros with `size` rows on `axis`; row idx[i] accumulates values[i].",
+    )
+)

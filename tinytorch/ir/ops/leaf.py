@@ -37,8 +37,11 @@ def _leaf_infer(shapes, dtypes, attrs):
     return tuple(attrs["shape"]), check_dtype("leaf", attrs["dtype"])
 
 
-for _name, _kernel in (("buffer", _buffer_kernel), ("input", _input_kernel),
-                       ("const", _const_kernel)):
+for _name, _kernel in (
+    ("buffer", _buffer_kernel),
+    ("input", _input_kernel),
+    ("const", _const_kernel),
+):
     register(
         OpDef(
             name=_name,

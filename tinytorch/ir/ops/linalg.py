@@ -38,5 +38,14 @@ def _matmul_vjp(node, g):
     return B.make("matmul", (g, B.swap_last(b))), B.make("matmul", (B.swap_last(a), g))
 
 
-register(OpDef(name="matmul", kind="opaque", arity=2, infer=_matmul_infer,
-               numpy=lambda n, a, b: np.matmul(a, b), vjp=_matmul_vjp, cost=_matmul_cost))
+register(
+    OpDef(
+        name="matmul",
+        kind="opaque",
+        arity=2,
+        infer=_matmul_infer,
+        numpy=lambda n, a, b: np.matmul(a, b),
+        vjp=_matmul_vjp,
+        cost=_matmul_cost,
+    )
+)

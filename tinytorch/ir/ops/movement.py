@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.ir import build as B
-from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.registry import OpDef, nbytes, register
 from tinytorch.ir.shapes import broadcast_shapes, normalize_axis, prod
 
@@ -27,22 +27,33 @@ def _copy_cost(node):
 def _reshape_infer(shapes, dtypes, attrs):
     shape = tuple(attrs["shape"])
     if prod(shape) != prod(shapes[0]) or any(d < 0 for d in shape):
-        raise ShapeError(f"reshape: cannot reshape array of size {prod(shapes[0])} "
-                         f"into shape {shape}")
+        raise ShapeError(
+            f"reshape: cannot reshape array of size {prod(shapes[0])} into shape {shape}"
+        )
     return shape, dtypes[0]
 
 
-register(OpDef(name="reshape", kind="injective", arity=1, infer=_reshape_infer,
-               numpy=lambda n, x: np.reshape(x, n.shape),
-               vjp=lambda n, g: (B.reshape(g, n.inputs[0].shape),), cost=_view_cost))
+register(
+    OpDef(
+        name="reshape",
+        kind="injective",
+        arity=1,
+        infer=_reshape_infer,
+        numpy=lambda n, x: np.reshape(x, n.shape),
+        vjp=lambda n, g: (B.reshape(g, n.inputs[0].shape),),
+        cost=_view_cost,
+    )
+)
 
 
 # ----------------------------------------------------------------------- permute
 def _permute_infer(shapes, dtypes, attrs):
     perm = tuple(attrs["perm"])
     if sorted(perm) != list(range(len(shapes[0]))):
-        raise ShapeError(f"permute: {perm} is not a permutation of the {len(shapes[0])} "
-                         f"axes of shape {shapes[0]}")
+        raise ShapeError(
+            f"permute: {perm} is not a permutation of the {len(shapes[0])} "
+            f"axes of shape {shapes[0]}"
+        )
     return tuple(shapes[0][p] for p in perm), dtypes[0]
 
 
@@ -54,9 +65,17 @@ def _permute_vjp(node, g):
     return (B.permute(g, inverse),)
 
 
-register(OpDef(name="permute", kind="injective", arity=1, infer=_permute_infer,
-               numpy=lambda n, x: np.transpose(x, n.attrs["perm"]), vjp=_permute_vjp,
-               cost=_view_cost))
+register(
+    OpDef(
+        name="permute",
+        kind="injective",
+        arity=1,
+        infer=_permute_infer,
+        numpy=lambda n, x: np.transpose(x, n.attrs["perm"]),
+        vjp=_permute_vjp,
+        cost=_view_cost,
+    )
+)
 
 
 # ------------------------------------------------------------------------ expand
@@ -68,20 +87,32 @@ def _expand_infer(shapes, dtypes, attrs):
     return target, dtypes[0]
 
 
-register(OpDef(name="expand", kind="broadcast", arity=1, infer=_expand_infer,
-               numpy=lambda n, x: np.broadcast_to(x, n.shape),
-               vjp=lambda n, g: (B.sum_to_shape(g, n.inputs[0].shape),), cost=_view_cost))
+register(
+    OpDef(
+        name="expand",
+        kind="broadcast",
+        arity=1,
+        infer=_expand_infer,
+        numpy=lambda n, x: np.broadcast_to(x, n.shape),
+        vjp=lambda n, g: (B.sum_to_shape(g, n.inputs[0].shape),),
+        cost=_view_cost,
+    )
+)
 
 
 # ------------------------------------------------------------------------- slice
 def _slice_shape(shape, attrs):
-    return tuple(len(range(b, e, s)) for b, e, s in
-                 zip(attrs["starts"], attrs["stops"], attrs["steps"], strict=True))
+    return tuple(
+        len(range(b, e, s))
+        for b, e, s in zip(attrs["starts"], attrs["stops"], attrs["steps"], strict=True)
+    )
 
 
 def _slices(attrs):
-    return tuple(slice(b, None if e < 0 else e, s) for b, e, s in
-                 zip(attrs["starts"], attrs["stops"], attrs["steps"], strict=True))
+    return tuple(
+        slice(b, None if e < 0 else e, s)
+        for b, e, s in zip(attrs["starts"], attrs["stops"], attrs["steps"], strict=True)
+    )
 
 
 def _slice_infer(shapes, dtypes, attrs):
@@ -95,19 +126,37 @@ def _slice_infer(shapes, dtypes, attrs):
 
 def _slice_vjp(node, g):
     x = node.inputs[0]
-    return (B.make("slice_scatter", (g,), shape=x.shape, starts=node.attrs["starts"],
-                   stops=node.attrs["stops"], steps=node.attrs["steps"]),)
+    return (
+        B.make(
+            "slice_scatter",
+            (g,),
+            shape=x.shape,
+            starts=node.attrs["starts"],
+            stops=node.attrs["stops"],
+            steps=node.attrs["steps"],
+        ),
+    )
 
 
-register(OpDef(name="slice", kind="injective", arity=1, infer=_slice_infer,
-               numpy=lambda n, x: x[_slices(n.attrs)], vjp=_slice_vjp, cost=_view_cost))
+register(
+    OpDef(
+        name="slice",
+        kind="injective",
+        arity=1,
+        infer=_slice_infer,
+        numpy=lambda n, x: x[_slices(n.attrs)],
+        vjp=_slice_vjp,
+        cost=_view_cost,
+    )
+)
 
 
 def _slice_scatter_infer(shapes, dtypes, attrs):
     full = tuple(attrs["shape"])
     if _slice_shape(full, attrs) != shapes[0]:
-        raise ShapeError(f"slice_scatter: values of shape {shapes[0]} do not fill the slice "
-                         f"of {full}")
+        raise ShapeError(
+            f"slice_scatter: values of shape {shapes[0]} do not fill the slice of {full}"
+        )
     return full, dtypes[0]
 
 
@@ -117,45 +166,71 @@ def _slice_scatter_kernel(node, values):
     return out
 
 
-register(OpDef(
-    name="slice_scatter", kind="injective", arity=1, infer=_slice_scatter_infer,
-    numpy=_slice_scatter_kernel, cost=_copy_cost,
-    vjp=lambda n, g: (B.make("slice", (g,), starts=n.attrs["starts"], stops=n.attrs["stops"],
-                             steps=n.attrs["steps"]),),
-    doc="Zeros of `shape` with `values` written into the slice: the gradient of `slice`."))
+register(
+    OpDef(
+        name="slice_scatter",
+        kind="injective",
+        arity=1,
+        infer=_slice_scatter_infer,
+        numpy=_slice_scatter_kernel,
+        cost=_copy_cost,
+        vjp=lambda n, g: (
+            B.make(
+                "slice",
+                (g,),
+                starts=n.attrs["starts"],
+                stops=n.attrs["stops"],
+                steps=n.attrs["steps"],
+            ),
+        ),
+        doc="Zeros of `shape` with `values` written into the slice: the gradient of `slice`.",
+    )
+)
 
 
 # ------------------------------------------------------------------------ concat
 def _concat_infer(shapes, dtypes, attrs):
     if not shapes:
         raise ShapeError("concat: needs at least one tensor")
-    axis = attrs["axis"]
     first = shapes[0]
+    if not first:
+        raise ShapeError("concat: zero-dimensional tensors cannot be concatenated")
+    axis = normalize_axis(attrs["axis"], len(first), "concat")  # -1 is the last axis
     for s, d in zip(shapes, dtypes, strict=True):
-        if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first))
-                                       if i != axis):
+        if len(s) != len(first) or any(
+            a != b for i, (a, b) in enumerate(zip(s, first, strict=True)) if i != axis
+        ):
             raise ShapeError(f"concat: shapes {list(shapes)} differ outside axis {axis}")
         if d != dtypes[0]:
-            raise ShapeError(f"concat: dtypes {list(dtypes)} differ")
-    normalize_axis(axis, len(first), "concat")
+            raise DTypeError(f"concat: dtypes {list(dtypes)} differ")
     out = list(first)
     out[axis] = sum(s[axis] for s in shapes)
     return tuple(out), dtypes[0]
 
 
 def _concat_vjp(node, g):
-    axis = node.attrs["axis"]
+    axis = node.attrs["axis"] % g.ndim
     grads, offset = [], 0
     for x in node.inputs:
         starts = [0] * g.ndim
         stops = list(g.shape)
         starts[axis], stops[axis] = offset, offset + x.shape[axis]
-        grads.append(B.make("slice", (g,), starts=tuple(starts), stops=tuple(stops),
-                            steps=(1,) * g.ndim))
+        grads.append(
+            B.make("slice", (g,), starts=tuple(starts), stops=tuple(stops), steps=(1,) * g.ndim)
+        )
         offset += x.shape[axis]
     return tuple(grads)
 
 
-register(OpDef(name="concat", kind="injective", arity=None, infer=_concat_infer,
-               numpy=lambda n, *xs: np.concatenate(xs, axis=n.attrs["axis"]),
-               vjp=_concat_vjp, cost=_copy_cost, grad_name="CatBackward"))
+register(
+    OpDef(
+        name="concat",
+        kind="injective",
+        arity=None,
+        infer=_concat_infer,
+        numpy=lambda n, *xs: np.concatenate(xs, axis=n.attrs["axis"]),
+        vjp=_concat_vjp,
+        cost=_copy_cost,
+        grad_name="CatBackward",
+    )
+)

@@ -18,11 +18,14 @@ def _reduce_infer(op):
     def infer(shapes, dtypes, attrs):
         axes = normalize_axes(attrs["axes"], len(shapes[0]), op)
         if tuple(attrs["axes"]) != axes:
-            raise ValueError(f"{op}: axes must be normalised (sorted, non-negative), got "
-                             f"{attrs['axes']}")
+            raise ValueError(
+                f"{op}: axes must be normalised (sorted, non-negative), got {attrs['axes']}"
+            )
         if op in ("max", "min") and any(shapes[0][a] == 0 for a in axes):
-            raise ValueError(f"{op}: cannot reduce over an empty axis of shape {shapes[0]} "
-                             "(a maximum of nothing is undefined)")
+            raise ValueError(
+                f"{op}: cannot reduce over an empty axis of shape {shapes[0]} "
+                "(a maximum of nothing is undefined)"
+            )
         dtype = dtypes[0]
         if op == "sum" and dtype == "bool":
             dtype = "int64"
@@ -66,10 +69,22 @@ def _kernel(fn):
     return kernel
 
 
-for _name, _fn, _vjp in (("sum", np.sum, _sum_vjp), ("max", np.max, _extremum_vjp),
-                         ("min", np.min, _extremum_vjp)):
-    register(OpDef(name=_name, kind="reduce", arity=1, infer=_reduce_infer(_name),
-                   numpy=_kernel(_fn), vjp=_vjp, cost=_reduce_cost))
+for _name, _fn, _vjp in (
+    ("sum", np.sum, _sum_vjp),
+    ("max", np.max, _extremum_vjp),
+    ("min", np.min, _extremum_vjp),
+):
+    register(
+        OpDef(
+            name=_name,
+            kind="reduce",
+            arity=1,
+            infer=_reduce_infer(_name),
+            numpy=_kernel(_fn),
+            vjp=_vjp,
+            cost=_reduce_cost,
+        )
+    )
 
 
 def _argmax_infer(shapes, dtypes, attrs):
@@ -78,7 +93,11 @@ def _argmax_infer(shapes, dtypes, attrs):
     if dtypes[0] == "bool":
         raise DTypeError("argmax: not defined for bool tensors")
     if axis is None:
+        if 0 in shape:
+            raise ValueError(f"argmax: cannot take argmax of an empty tensor of shape {shape}")
         return ((1,) * len(shape) if attrs["keepdims"] else ()), "int64"
+    if normalize_axes(axis, len(shape), "argmax") != (axis,):
+        raise ValueError(f"argmax: axis must be normalised (non-negative), got {axis}")
     if shape[axis] == 0:
         raise ValueError(f"argmax: cannot take argmax over an empty axis of shape {shape}")
     return reduced_shape(shape, (axis,), attrs["keepdims"]), "int64"
@@ -90,5 +109,14 @@ def _argmax_kernel(node, x):
     return np.asarray(out, dtype=np.int64)
 
 
-register(OpDef(name="argmax", kind="reduce", arity=1, infer=_argmax_infer,
-               numpy=_argmax_kernel, differentiable=False, cost=_reduce_cost))
+register(
+    OpDef(
+        name="argmax",
+        kind="reduce",
+        arity=1,
+        infer=_argmax_infer,
+        numpy=_argmax_kernel,
+        differentiable=False,
+        cost=_reduce_cost,
+    )
+)

@@ -1,0 +1,84 @@
+"""Helpers shared by the op tests, offered as fixtures.
+
+* ``inp(k, shape, dtype)`` builds the k-th ``input`` placeholder of a hand-written graph;
+* ``run_ir(inputs, outputs, arrays)`` interprets a graph with the NumPy reference backend;
+* ``ops_in(x)`` is the set of op names in the graph behind a Tensor or a Node;
+* ``numeric_grad(loss, arrays, k)`` is the central finite difference of ``loss`` with respect
+  to ``arrays[k]`` (float64, ``eps = 1e-6``);
+* ``rng`` is a generator seeded from the test's id, so every case is reproducible and
+  different cases draw different numbers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from tinytorch.backends.numpy_backend import NumpyBackend
+from tinytorch.ir.build import make
+from tinytorch.ir.graph import Graph, topo_order
+from tinytorch.ir.node import Node
+
+EPS = 1e-6
+
+
+def placeholder(index: int, shape: Sequence[int], dtype: str = "float32") -> Node:
+    return make("input", (), index=index, shape=tuple(shape), dtype=dtype)
+
+
+def run_graph(
+    inputs: Sequence[Node], outputs: Sequence[Node], arrays: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    return NumpyBackend().compile(Graph(inputs, outputs)).run(list(arrays))
+
+
+def graph_ops(x: object) -> set[str]:
+    node = getattr(x, "_node", x)
+    return {n.op for n in topo_order([node])}
+
+
+def central_difference(
+    loss: Callable[..., float], arrays: Sequence[np.ndarray], k: int, eps: float = EPS
+) -> np.ndarray:
+    """d loss / d arrays[k], one element at a time: (L(x + eps) - L(x - eps)) / (2 eps)."""
+    arrays = list(arrays)
+    x = arrays[k] = np.array(arrays[k], dtype=np.float64)  # a copy: the caller's is kept
+    grad = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        old = x[j]
+        x[j] = old + eps
+        plus = loss(*arrays)
+        x[j] = old - eps
+        minus = loss(*arrays)
+        x[j] = old
+        grad[j] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.fixture(scope="session")
+def inp() -> Callable[..., Node]:
+    return placeholder
+
+
+@pytest.fixture(scope="session")
+def run_ir() -> Callable[..., list[np.ndarray]]:
+    return run_graph
+
+
+@pytest.fixture(scope="session")
+def ops_in() -> Callable[[object], set[str]]:
+    return graph_ops
+
+
+@pytest.fixture(scope="session")
+def numeric_grad() -> Callable[..., np.ndarray]:
+    return central_difference
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded from the test's node id (stable across runs and machines)."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
