@@ -1,5 +1,7 @@
 """``x[key]``: integers, slices, ``None``, ``...`` and one integer array (the gather that
-embeddings use), checked against NumPy; and the errors for keys that cannot work."""
+embeddings use), checked against NumPy (including where NumPy moves the array's dimensions
+to the front, and reversed slices that are empty); and the errors for keys that cannot
+work."""
 
 from __future__ import annotations
 
@@ -41,6 +43,14 @@ KEYS = [
     ([0, 1], 0),
     ([[2], [0]], Ellipsis, None),
     np.array(1),
+    (1, slice(None), [3, 0]),
+    (-2, None, [-1, 2, -1]),
+    (0, slice(1, 3), [[0], [4]]),
+    (0, None, [[0], [3]], slice(1, 3)),
+    slice(-4, None, -2),
+    (slice(None), slice(-5, None, -1)),
+    (Ellipsis, slice(-6, -7, -1)),
+    slice(3, 0),
 ]
 
 

@@ -243,6 +243,7 @@ def _reduction_rows() -> list[Fwd]:
             (f32((1, 3, 1)),),
         ),
         Fwd("sum-0d", "sum", lambda t: t.sum(), np.sum, (f32(()),)),
+        Fwd("sum-0d-axis0", "sum", lambda t: t.sum(axis=0), lambda v: v.copy(), (f32(()),)),
         Fwd(
             "sum-int64", "sum", lambda t: t.sum(axis=0), lambda v: np.sum(v, axis=0), (i64((3, 4)),)
         ),
@@ -582,14 +583,20 @@ API_ROWS = [
 ]
 
 
+@pytest.mark.parametrize("backend", tinytorch.available_backends())
 @pytest.mark.parametrize("case", API_ROWS, ids=[c.id for c in API_ROWS])
-def test_public_api_matches_numpy(case: Fwd, rng: np.random.Generator, ops_in) -> None:
-    """The op, called through the Tensor API, gives NumPy's shape, dtype and values."""
+def test_public_api_matches_numpy(
+    case: Fwd, backend: str, rng: np.random.Generator, ops_in
+) -> None:
+    """The op, called through the Tensor API, gives NumPy's shape, dtype and values (on
+    every backend registered when the tests are collected)."""
     arrays = [draw(rng, spec) for spec in case.inputs]
     tensors = [Tensor(a, dtype=a.dtype.name) for a in arrays]
     out = case.fn(*tensors)
     assert case.op in ops_in(out), f"{case.id} did not build a {case.op!r} node"
-    check(out.numpy(), case.ref(*arrays), case.rtol, case.atol)
+    with tinytorch.backend(backend):
+        got = out.numpy()
+    check(got, case.ref(*arrays), case.rtol, case.atol)
 
 
 # --------------------------------------------------------------- the IR, directly
@@ -848,6 +855,28 @@ IR_ROWS = [
         lambda x: make("reshape", (x,), shape=()),
         lambda v: v.reshape(()),
         (f32((1, 1)),),
+    ),
+    # A 0-d tensor's axis 0 is its only element: reducing over it changes nothing.
+    IRFwd(
+        "max-0d-axis0",
+        "max",
+        lambda x: make("max", (x,), axes=(0,), keepdims=False),
+        lambda v: v.copy(),
+        (f32(()),),
+    ),
+    IRFwd(
+        "min-0d-axis0-keepdims",
+        "min",
+        lambda x: make("min", (x,), axes=(0,), keepdims=True),
+        lambda v: v.copy(),
+        (f32(()),),
+    ),
+    IRFwd(
+        "argmax-0d-axis0",
+        "argmax",
+        lambda x: make("argmax", (x,), axis=0, keepdims=False),
+        lambda v: np.int64(0),
+        (f32(()),),
     ),
 ]
 

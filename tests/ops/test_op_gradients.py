@@ -461,6 +461,7 @@ API_GRADS = [
     Grad(
         "sum-empty", "sum", lambda x: x.sum(axis=0), lambda x: x.sum(axis=0), inputs(normal(0, 3))
     ),
+    Grad("sum-0d-axis0", "sum", lambda x: x.sum(axis=0), lambda x: x, inputs(normal())),
     Grad(
         "mul-size1-dims",
         "mul",
@@ -542,6 +543,13 @@ SS = ((1, 4), (3, -1), (1, -2))  # starts, stops, steps: rows 1:3, columns 4::-2
 SIDX = np.array([0, 2, 0, 3, 0])
 
 IR_GRADS = [
+    IRGrad(
+        "max-0d-axis0",
+        "max",
+        lambda x: make("max", (x,), axes=(0,), keepdims=False),
+        lambda x: x,
+        ir_inputs(normal()),
+    ),
     IRGrad(
         "slice_scatter",
         "slice_scatter",

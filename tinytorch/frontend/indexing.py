@@ -2,9 +2,10 @@
 
 Supported keys: integers, slices (any step), ``None`` (new axis), ``...``, and at most one
 integer array (a list, ndarray or integer Tensor, possibly lazy) — the gather embeddings use.
-Integer indices are slices of length one whose axis is then dropped. Boolean masks are not
-supported: their result's shape depends on the data, which a lazy graph cannot know ahead;
-use ``tinytorch.where`` instead.
+Integer indices are slices of length one whose axis is then dropped. The array's dimensions
+land where NumPy puts them: in place, or first when integers and the array are apart in the
+key. Boolean masks are not supported: their result's shape depends on the data, which a lazy
+graph cannot know ahead; use ``tinytorch.where`` instead.
 """
 
 from __future__ import annotations
@@ -162,24 +163,17 @@ def _gather(
     """
     k = index.ndim
     node = B.make("gather", (node, index._node), axis=axis)
+    gathered = node.shape
 
-    def size(item: Any) -> list[int]:
+    def dims(item: Any) -> list[int]:
         if item is None:
             return [1]
         if item == "g":
             return list(index.shape)
-        return [node.shape[item if item < axis else item + k - 1]]
+        return [gathered[item if item < axis else item + k - 1]]
 
     if advanced == list(range(advanced[0], advanced[-1] + 1)):
-        return node, [d for item in layout for d in size(item)]
+        return node, [d for item in layout for d in dims(item)]
     rest = [i for i in range(node.ndim) if not axis <= i < axis + k]
     node = B.permute(node, [*range(axis, axis + k), *rest])
-    out = list(index.shape)
-    for item in layout:
-        if item != "g":
-            out += (
-                size(item)
-                if item is None
-                else [node.shape[k + rest.index(item if item < axis else item + k - 1)]]
-            )
-    return node, out
+    return node, list(index.shape) + [d for item in layout if item != "g" for d in dims(item)]

@@ -35,9 +35,13 @@ def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
     """``-1`` means the last axis. Out of range is a ShapeError (an IndexError in NumPy)."""
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+    if ndim == 0:  # a scalar has one "axis" to name, 0 or -1, as in PyTorch
+        if axis not in (0, -1):
+            raise ShapeError(f"{op}: axis {axis} is out of range for a 0-dimensional tensor")
+        return 0
+    if not -ndim <= axis < ndim:
         raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
-    return axis % ndim if ndim else 0
+    return axis % ndim
 
 
 def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str = "op") -> tuple[int, ...]:

@@ -21,7 +21,8 @@ def _reduce_infer(op):
             raise ValueError(
                 f"{op}: axes must be normalised (sorted, non-negative), got {attrs['axes']}"
             )
-        if op in ("max", "min") and any(shapes[0][a] == 0 for a in axes):
+        # A 0-d tensor has one element and no real axis: its axis 0 (or -1) reduces nothing.
+        if op in ("max", "min") and any(shapes[0][a] == 0 for a in axes if a < len(shapes[0])):
             raise ValueError(
                 f"{op}: cannot reduce over an empty axis of shape {shapes[0]} "
                 "(a maximum of nothing is undefined)"
@@ -63,7 +64,8 @@ def _extremum_vjp(node, g):
 
 def _kernel(fn):
     def kernel(node, x):
-        out = fn(x, axis=node.attrs["axes"], keepdims=node.attrs["keepdims"])
+        axes = node.attrs["axes"] if x.ndim else None  # NumPy refuses axis=(0,) on 0-d
+        out = fn(x, axis=axes, keepdims=node.attrs["keepdims"])
         return np.asarray(out, dtype=node.dtype)
 
     return kernel
@@ -98,13 +100,15 @@ def _argmax_infer(shapes, dtypes, attrs):
         return ((1,) * len(shape) if attrs["keepdims"] else ()), "int64"
     if normalize_axes(axis, len(shape), "argmax") != (axis,):
         raise ValueError(f"argmax: axis must be normalised (non-negative), got {axis}")
+    if not shape:
+        return (), "int64"  # the one element of a 0-d tensor is at index 0
     if shape[axis] == 0:
         raise ValueError(f"argmax: cannot take argmax over an empty axis of shape {shape}")
     return reduced_shape(shape, (axis,), attrs["keepdims"]), "int64"
 
 
 def _argmax_kernel(node, x):
-    axis = node.attrs["axis"]
+    axis = node.attrs["axis"] if x.ndim else None
     out = np.argmax(x, axis=axis, keepdims=node.attrs["keepdims"])
     return np.asarray(out, dtype=np.int64)
 
