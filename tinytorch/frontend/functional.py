@@ -288,7 +288,7 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum divided by the count (integers give float32). Empty axes give NaN."""
     axes = _axes(x, axis, "mean")
-    count = prod(x.shape[a] for a in axes)
+    count = prod(x.shape[a] for a in axes if a < x.ndim)
     total = sum(astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x, axes, keepdims)
     out = mul(total, 1.0 / count) if count else div(total, 0.0)
     record_op(out._node, [x], "MeanBackward")
@@ -304,7 +304,7 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
     """
     axes = _axes(x, axis, "var")
     centered = sub(x, mean(x, axes, keepdims=True))
-    n = prod(x.shape[a] for a in axes)
+    n = prod(x.shape[a] for a in axes if a < x.ndim)
     out = sum(mul(centered, centered), axes, keepdims)
     out = div(out, float(n - ddof)) if n - ddof > 0 else div(out, 0.0)
     record_op(out._node, [x], "VarBackward")
@@ -313,8 +313,11 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
 
 def _extremum(op: str, x: Tensor, axis: Any, keepdims: bool) -> Tensor:
     axes = _axes(x, axis, op)
-    if x.size == 0 or any(x.shape[a] == 0 for a in axes):
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape} over axis {axis}")
+    if any(a < x.ndim and x.shape[a] == 0 for a in axes):
+        raise ShapeError(
+            f"{op}: cannot reduce over an empty axis (shape {x.shape}, axis {axis}): "
+            "the maximum of nothing is undefined"
+        )
     return _wrap(B.make(op, (x._node,), axes=axes, keepdims=bool(keepdims)), [x])
 
 
@@ -330,11 +333,9 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
 
 @user_op("argmax")
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    if x.size == 0:
-        raise ShapeError(f"argmax: empty tensor of shape {x.shape}")
     ax = None if axis is None else normalize_axis(axis, x.ndim, "argmax")
-    if ax is None and x.ndim == 0:
-        ax = None
+    if (ax is None and x.size == 0) or (ax is not None and x.ndim and x.shape[ax] == 0):
+        raise ShapeError(f"argmax: cannot take the argmax over an empty axis (shape {x.shape})")
     return _wrap(B.make("argmax", (x._node,), axis=ax, keepdims=bool(keepdims)), [x])
 
 

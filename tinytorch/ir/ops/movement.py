@@ -82,7 +82,11 @@ register(
 def _expand_infer(shapes, dtypes, attrs):
     target = tuple(attrs["shape"])
     src = shapes[0]
-    if len(target) < len(src) or broadcast_shapes(src, target, op="expand") != target:
+    if (
+        len(target) < len(src)
+        or any(d < 0 for d in target)
+        or broadcast_shapes(src, target, op="expand") != target
+    ):
         raise ShapeError(f"expand: cannot broadcast shape {src} to {target}")
     return target, dtypes[0]
 
@@ -109,8 +113,10 @@ def _slice_shape(shape, attrs):
 
 
 def _slices(attrs):
+    """NumPy slices for normalised ``range``-style triples. A stop of -1 with a negative step
+    means "past the first element" (``None`` in a slice); an empty range is ``0:0``."""
     return tuple(
-        slice(b, None if e < 0 else e, s)
+        slice(0, 0, 1) if not len(range(b, e, s)) else slice(b, None if e < 0 else e, s)
         for b, e, s in zip(attrs["starts"], attrs["stops"], attrs["steps"], strict=True)
     )
 
