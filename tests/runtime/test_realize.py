@@ -122,3 +122,18 @@ def test_eager_check_realizes_each_op_as_it_is_written():
         assert y._node.value is not None
     z = Tensor([1.0]) * 3
     assert z._node.value is None
+
+
+def test_pending_tensors_in_the_same_graph_are_realized_together():
+    """Realizing the updated weight also computes the loss the loop still holds, so reading
+    the loss afterwards runs nothing (DESIGN: realize pending tensors together)."""
+    w = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    x = Tensor([[1.0, 1.0]])
+    loss = ((x @ w) ** 2).sum()
+    loss.backward()
+    new_w = w - w.grad * 0.1
+    new_w.numpy()
+    assert loss._node.value is not None and w.grad._node.value is not None
+    with tinytorch.profile() as prof:
+        value = loss.item()
+    assert prof.records == [] and value == 16.0 + 36.0

@@ -11,6 +11,12 @@
 4. **Run** it on the captured inputs' arrays; store each result in its node's
    ``meta["value"]``, where later graphs find it as an input.
 
+Every pending node of the captured graph that a live tensor holds is computed in the same run
+(DESIGN: "realize all pending tensors that share the graph together"): when
+``optimizer.step()`` realizes the parameter updates, the loss and activations the training
+loop still holds come out of the same compiled graph, so reading ``loss.item()`` afterwards
+costs nothing and the forward pass is not run twice.
+
 Results that would alias memory the user did not ask to share (``x + 0`` simplified to ``x``,
 two equal results merged by CSE, a read-only broadcast view) are copied, so only the view ops
 of the book (reshape, transpose/permute, slicing, expand) share memory with their input.
@@ -99,6 +105,10 @@ def realize(nodes: Sequence[Node]) -> None:
         return
     backend_name = config.current_backend()
     capture = Capture(pending)
+    also = [n for n in capture.order if _observed(n) and id(n) not in seen and n.inputs]
+    if also:  # pending values the user holds in the same graph: compute them in this run
+        pending += [n for n in also if "value" not in n.meta]
+        capture = Capture(pending)
     plan = get_plan(capture, backend_name)
     inputs = [s.meta["value"] for s in capture.sources]
     outputs = plan.executable.run(inputs, make_hook(backend_name))
@@ -108,6 +118,12 @@ def realize(nodes: Sequence[Node]) -> None:
             array = np.array(array, copy=True)
         given.append(array)
         node.meta["value"] = array
+
+
+def _observed(node: Node) -> bool:
+    """Does a live user tensor hold this node? (The frontend keeps a weak reference.)"""
+    ref = node.meta.get("tensor")
+    return ref is not None and ref() is not None
 
 
 def _must_copy(node: Node, array: np.ndarray, inputs: list, given: list) -> bool:
