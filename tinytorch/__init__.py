@@ -15,7 +15,7 @@ from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain
-from tinytorch.frontend.tensor import Tensor
+from tinytorch.frontend.tensor import Tensor, realize
 from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
 from tinytorch.runtime import (
     backend,
@@ -57,6 +57,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "profile",
+    "realize",
     "set_backend",
     "set_debug",
     "set_pipeline",

@@ -29,6 +29,7 @@ from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
 from tinytorch.ir.registry import get
+from tinytorch.runtime.realize import observe
 
 if TYPE_CHECKING:
     from tinytorch.frontend.tensor import Tensor
@@ -246,3 +247,4 @@ def record_op(node: Node, parents: Sequence[Tensor], label: str | None = None) -
 def register_tensor(node: Node, tensor: Tensor) -> None:
     """Let backward() find the tensor that owns ``node`` (weakly: no lifetime extension)."""
     node.meta["tensor"] = weakref.ref(tensor)
+    observe(node, tensor)

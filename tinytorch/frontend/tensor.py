@@ -434,3 +434,15 @@ class Tensor:
 
     def long(self) -> Tensor:
         return F.astype(self, "int64")
+
+
+def realize(*tensors: Tensor) -> None:
+    """Compute several tensors in one run of one compiled graph (``optimizer.step()`` uses
+    this for all parameter updates at once). Pending tensors you hold that share the graph
+    are computed in the same run."""
+    from tinytorch.runtime import realize as run
+
+    flat: list[Tensor] = []
+    for t in tensors:
+        flat.extend(t if isinstance(t, (list, tuple)) else [t])
+    run([t._node for t in flat])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,9 +106,9 @@ def realize(nodes: Sequence[Node]) -> None:
         return
     backend_name = config.current_backend()
     capture = Capture(pending)
-    also = [n for n in capture.order if _observed(n) and id(n) not in seen and n.inputs]
-    if also:  # pending values the user holds in the same graph: compute them in this run
-        pending += [n for n in also if "value" not in n.meta]
+    also = _companions(capture, seen)
+    if also:  # pending values the user holds that share this graph: compute them in this run
+        pending += also
         capture = Capture(pending)
     plan = get_plan(capture, backend_name)
     inputs = [s.meta["value"] for s in capture.sources]
@@ -120,10 +121,47 @@ def realize(nodes: Sequence[Node]) -> None:
         node.meta["value"] = array
 
 
-def _observed(node: Node) -> bool:
-    """Does a live user tensor hold this node? (The frontend keeps a weak reference.)"""
-    ref = node.meta.get("tensor")
-    return ref is not None and ref() is not None
+# (owner, node) weak pairs for every node a user-visible tensor holds, newest last.
+_observed: list[tuple[weakref.ref, weakref.ref]] = []
+COMPANION_LIMIT = 64  # extra nodes a companion may add to a run
+
+
+def observe(node: Node, owner: object) -> None:
+    """The frontend reports each tensor it hands to the user (weakly: no lifetime change)."""
+    _observed.append((weakref.ref(owner), weakref.ref(node)))
+
+
+def _companions(capture: Capture, seen: set[int]) -> list[Node]:
+    """Pending nodes held by live tensors that share computation with ``capture`` and need
+    at most COMPANION_LIMIT more nodes: the loss beside the parameter updates, say."""
+    captured = {id(n) for n in capture.order}
+    alive, found = [], []
+    for pair in _observed:
+        owner, node = pair[0](), pair[1]()
+        if owner is None or node is None or "value" in node.meta:
+            continue
+        alive.append(pair)
+        if id(node) not in seen and node.inputs and _shares(node, captured):
+            found.append(node)
+            seen.add(id(node))
+    _observed[:] = alive
+    return found
+
+
+def _shares(node: Node, captured: set[int]) -> bool:
+    todo, visited, touches = [node], set(), False
+    while todo:
+        n = todo.pop()
+        if id(n) in visited or "value" in n.meta:
+            continue
+        visited.add(id(n))
+        if id(n) in captured:
+            touches = touches or bool(n.inputs)
+            continue
+        if len(visited) > COMPANION_LIMIT:
+            return False
+        todo.extend(n.inputs)
+    return touches
 
 
 def _must_copy(node: Node, array: np.ndarray, inputs: list, given: list) -> bool:
