@@ -73,4 +73,4 @@ def test_the_environment_variable_selects_the_backend(tmp_path):
     assert float(out[1]) == pytest.approx((x @ x + 1).sum())
     env["TINYTORCH_BACKEND"] = "nope"
     bad = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
-    assert bad.returncode != 0 and "known backends: numpy" in bad.stderr
+    assert bad.returncode != 0 and "known backends: llvm, numpy" in bad.stderr

@@ -15,6 +15,15 @@ from tinytorch.backends.numpy_backend import NumpyBackend
 
 register_backend("numpy", NumpyBackend)
 
+
+def _llvm() -> Backend:
+    from tinytorch.backends.llvm import LLVMBackend  # imports llvmlite only when used
+
+    return LLVMBackend()
+
+
+register_backend("llvm", _llvm)
+
 __all__ = [
     "Backend",
     "Executable",

@@ -3,7 +3,7 @@
 The default pipeline (DESIGN.md order; later issues insert quantization lowering, KV-cache
 rewriting, fusion and memory planning into it)::
 
-    constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce
+    constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce -> fusion
 
 It is a plain list: ``tinytorch.set_pipeline([...])`` replaces it, ``[]`` turns passes off.
 """
@@ -13,6 +13,7 @@ from tinytorch.passes.base import Pass, PassManager, PassRecord
 from tinytorch.passes.constant_folding import ConstantFolding
 from tinytorch.passes.cse import CommonSubexpressionElimination
 from tinytorch.passes.dce import DeadCodeElimination
+from tinytorch.passes.fusion import Fusion, fusion_report
 from tinytorch.passes.verify import VerificationError, verify
 
 
@@ -24,6 +25,7 @@ def default_pipeline() -> list[Pass]:
         AlgebraicSimplification(),
         CommonSubexpressionElimination(),
         DeadCodeElimination(),
+        Fusion(),
     ]
 
 
@@ -32,10 +34,12 @@ __all__ = [
     "CommonSubexpressionElimination",
     "ConstantFolding",
     "DeadCodeElimination",
+    "Fusion",
     "Pass",
     "PassManager",
     "PassRecord",
     "VerificationError",
     "default_pipeline",
+    "fusion_report",
     "verify",
 ]

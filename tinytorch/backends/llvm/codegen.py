@@ -1,0 +1,437 @@
+"""From a fused group to an LLVM IR kernel.
+
+A kernel computes one output (the group's root) over an iteration space F with a set of
+reduced axes A (possibly none). Its shape, in pseudo-code::
+
+    void kernel(i64 start, i64 stop, T* noalias out, T* noalias in0, ...):
+        for o0 in [start, stop):            # the first kept axis (threads split this one)
+          for o1 ...:                       # the other kept axes
+            acc_r = reduce over A of expr   # one loop per reduction, in graph order
+            ...
+            for a0 ... over A:              # (a row-sized root is stored once instead)
+              out[o, a] = expr(root)
+
+``expr`` evaluates a member at an index by recursion: elementwise ops apply their registry
+emitter to their inputs' values at the same index; ``expand``/``permute``/``reshape``/
+``slice`` only rewrite the index (broadcast is stride 0); a reduction read at the current row
+is its accumulator; anything outside the group is a load from an argument buffer, whose shape
+and strides are baked in as constants. Indices are Python ints where they are known at
+compile time, so size-1 and broadcast axes cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from tinytorch.backends.llvm.mathlib import MathLib
+from tinytorch.ir.node import Node
+from tinytorch.ir.registry import get
+from tinytorch.ir.shapes import reduced_shape
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+F32, F64 = ir.FloatType(), ir.DoubleType()
+
+# dtype -> (register type, memory type)
+TYPES: dict[str, tuple[ir.Type, ir.Type]] = {
+    "float32": (F32, F32), "float64": (F64, F64), "int64": (I64, I64), "int32": (I32, I32),
+    "bool": (I1, I8),
+}  # fmt: skip
+
+Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
+
+
+class Unsupported(Exception):
+    """The group uses an op or dtype this backend does not compile; it runs on NumPy."""
+
+
+@dataclass
+class KernelSource:
+    name: str
+    ir: str
+    args: list[Node]  # buffers read, in argument order (after the output)
+    outer: int  # the extent of the first kept axis (what start/stop range over)
+
+
+def strides(shape: Sequence[int]) -> list[int]:
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= d
+    return out[::-1]
+
+
+class KernelBuilder:
+    def __init__(self, members: Sequence[Node], name: str) -> None:
+        self.members = list(members)
+        self.member_ids = {id(m) for m in members}
+        self.root = self.members[-1]
+        self.name = name
+        reduces = [m for m in self.members if m.op in ("sum", "max", "min")]
+        if reduces:
+            self.space = reduces[0].inputs[0].shape
+            # (a 0-d tensor "reduced" over axis 0 names an axis it does not have)
+            self.axes = tuple(a for a in reduces[0].attrs["axes"] if a < len(self.space))
+        else:
+            self.space, self.axes = self.root.shape, ()
+        self.reduces = reduces
+        self.row_shapes = {reduced_shape(self.space, self.axes, True),
+                           reduced_shape(self.space, self.axes, False)}  # fmt: skip
+        self.args: list[Node] = []
+        self.arg_index: dict[int, int] = {}
+        for m in self.members:
+            for i in m.inputs:
+                if id(i) not in self.member_ids and i.op != "const" and id(i) not in self.arg_index:
+                    self.arg_index[id(i)] = len(self.args)
+                    self.args.append(i)
+        for n in [*self.members, *self.args]:
+            if n.dtype not in TYPES:
+                raise Unsupported(f"dtype {n.dtype} is not compiled by the llvm backend")
+        for m in self.members:
+            if get(m.op).llvm is None and m.op not in ("expand", "permute", "reshape", "slice",
+                                                      "sum", "max", "min"):
+                raise Unsupported(f"op {m.op!r} has no LLVM emitter")
+
+    # ------------------------------------------------------------------ driver
+    def build(self) -> KernelSource:
+        self.module = ir.Module(name=self.name)
+        arg_types = [I64, I64] + [TYPES[n.dtype][1].as_pointer()
+                                  for n in [self.root, *self.args]]  # fmt: skip
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), arg_types), self.name)
+        for a in fn.args[2:]:
+            a.add_attribute("noalias")
+        self.fn = fn
+        entry = fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(entry)
+        self.math = MathLib(self.module, self.b)
+        self.out_ptr = fn.args[2]
+        self.arg_ptrs = list(fn.args[3:])
+        self.acc_slots = {id(r): self.b.alloca(TYPES[r.dtype][0], name=f"acc.{r.op}")
+                          for r in self.reduces}  # fmt: skip
+        self.accs: dict[int, ir.Value] = {}
+        kept = [d for d in range(len(self.space)) if d not in self.axes]
+        start, stop = fn.args[0], fn.args[1]
+        if kept:
+            self._outer_loops(kept, 0, {}, start, stop)
+        else:
+            self._row_body({})
+        self.b.ret_void()
+        outer = self.space[kept[0]] if kept else 1
+        return KernelSource(self.name, str(self.module), self.args, outer)
+
+    def _outer_loops(self, kept, k, fixed, start, stop):
+        lo, hi = (start, stop) if k == 0 else (0, self.space[kept[k]])
+
+        def body(i):
+            inner = {**fixed, kept[k]: i}
+            if k + 1 < len(kept):
+                self._outer_loops(kept, k + 1, inner, start, stop)
+            else:
+                self._row_body(inner)
+
+        self.loop(lo, hi, body)
+
+    def _row_body(self, outer: dict[int, object]) -> None:
+        """One row: a loop per reduction, then the root."""
+        self.accs = {}
+        for r in self.reduces:
+            self._reduce_phase(r, outer)
+        if self.root.shape in self.row_shapes and self.reduces:
+            idx = self._row_index(self.root.shape, outer)
+            self._store(self.root, self.eval(self.root, idx, {}), idx)
+        else:
+            self._inner_loops(outer, lambda full: self._store(
+                self.root, self.eval(self.root, full, {}), full))
+
+    def _reduce_phase(self, r: Node, outer) -> None:
+        slot = self.acc_slots[id(r)]
+        reg, _ = TYPES[r.dtype]
+        self.b.store(self._reduce_init(r.op, r.dtype), slot)
+        x = r.inputs[0]
+
+        def step(full):
+            v = self.eval(x, full, {})
+            v = self.convert(v, x.dtype, r.dtype)
+            acc = self.b.load(slot)
+            self.b.store(self._combine(r.op, acc, v, r.dtype), slot)
+
+        self._inner_loops(outer, step)
+        self.accs[id(r)] = self.b.load(slot)
+
+    def _inner_loops(self, outer, body_fn) -> None:
+        axes = list(self.axes)
+
+        def nest(k, fixed):
+            if k == len(axes):
+                body_fn([fixed[d] for d in range(len(self.space))])
+                return
+            self.loop(0, self.space[axes[k]], lambda i: nest(k + 1, {**fixed, axes[k]: i}))
+
+        nest(0, dict(outer))
+
+    def _row_index(self, shape, outer) -> Index:
+        if len(shape) == len(self.space):  # keepdims
+            return [0 if d in self.axes else outer[d] for d in range(len(self.space))]
+        return [outer[d] for d in range(len(self.space)) if d not in self.axes]
+
+    # ------------------------------------------------------------- evaluation
+    def eval(self, n: Node, idx: Index, memo: dict) -> ir.Value:
+        key = (id(n), tuple(v if isinstance(v, int) else id(v) for v in idx))
+        if key in memo:
+            return memo[key]
+        if n.op == "const":
+            value = self.const(n.attrs["value"], n.dtype)
+        elif id(n) not in self.member_ids:
+            value = self._load(n, idx)
+        elif id(n) in self.accs:
+            value = self.accs[id(n)]  # a reduction, read at the current row
+        elif n.op == "expand":
+            value = self.eval(n.inputs[0], self._expand_index(n, idx), memo)
+        elif n.op == "permute":
+            src = [0] * n.ndim
+            for k, p in enumerate(n.attrs["perm"]):
+                src[p] = idx[k]
+            value = self.eval(n.inputs[0], src, memo)
+        elif n.op == "reshape":
+            value = self.eval(n.inputs[0], self._reshape_index(n, idx), memo)
+        elif n.op == "slice":
+            src = [self.iadd(b, self.imul(i, s)) for i, b, s in
+                   zip(idx, n.attrs["starts"], n.attrs["steps"], strict=True)]  # fmt: skip
+            value = self.eval(n.inputs[0], src, memo)
+        else:
+            args = [self.eval(i, idx, memo) for i in n.inputs]
+            value = get(n.op).llvm(self, n, *args)
+        memo[key] = value
+        return value
+
+    def _expand_index(self, n: Node, idx: Index) -> Index:
+        src = n.inputs[0].shape
+        lead = n.ndim - len(src)
+        return [0 if d == 1 else idx[lead + k] for k, d in enumerate(src)]
+
+    def _reshape_index(self, n: Node, idx: Index) -> Index:
+        src = n.inputs[0].shape
+        if [d for d in src if d != 1] == [d for d in n.shape if d != 1]:
+            big = iter(i for i, d in zip(idx, n.shape, strict=True) if d != 1)
+            return [0 if d == 1 else next(big) for d in src]
+        flat = 0
+        for i, s in zip(idx, strides(n.shape), strict=True):
+            flat = self.iadd(flat, self.imul(i, s))
+        out = []
+        for d, s in zip(src, strides(src), strict=True):
+            out.append(0 if d == 1 else self.irem(self.idiv(flat, s), d))
+        return out
+
+    # ------------------------------------------------------------ memory
+    def _address(self, ptr, shape, idx) -> ir.Value:
+        flat = 0
+        for i, s, d in zip(idx, strides(shape), shape, strict=True):
+            if d != 1:
+                flat = self.iadd(flat, self.imul(i, s))
+        offset = flat if not isinstance(flat, int) else ir.Constant(I64, flat)
+        return self.b.gep(ptr, [offset], inbounds=True)
+
+    def _load(self, n: Node, idx: Index) -> ir.Value:
+        ptr = self.arg_ptrs[self.arg_index[id(n)]]
+        value = self.b.load(self._address(ptr, n.shape, idx))
+        if n.dtype == "bool":
+            value = self.b.icmp_unsigned("!=", value, ir.Constant(I8, 0))
+        return value
+
+    def _store(self, n: Node, value: ir.Value, idx: Index) -> None:
+        if n.dtype == "bool":
+            value = self.b.zext(value, I8)
+        self.b.store(value, self._address(self.out_ptr, n.shape, idx))
+
+    # ------------------------------------------------------------- loops
+    def loop(self, lo, hi, body) -> None:
+        b = self.b
+        lo = lo if not isinstance(lo, int) else ir.Constant(I64, lo)
+        hi = hi if not isinstance(hi, int) else ir.Constant(I64, hi)
+        pre = b.block
+        header = b.append_basic_block("loop")
+        inner = b.append_basic_block("body")
+        done = b.append_basic_block("done")
+        b.branch(header)
+        b.position_at_end(header)
+        i = b.phi(I64, name="i")
+        i.add_incoming(lo, pre)
+        b.cbranch(b.icmp_signed("<", i, hi), inner, done)
+        b.position_at_end(inner)
+        body(i)
+        nxt = b.add(i, ir.Constant(I64, 1))
+        nxt.flags.append("nsw")
+        i.add_incoming(nxt, b.block)
+        b.branch(header)
+        b.position_at_end(done)
+
+    # -------------------------------------------------- index arithmetic (folds ints)
+    def iadd(self, a, c):
+        if isinstance(a, int) and isinstance(c, int):
+            return a + c
+        if isinstance(c, int) and c == 0:
+            return a
+        if isinstance(a, int) and a == 0:
+            return c
+        return self.b.add(self._i(a), self._i(c))
+
+    def imul(self, a, c):
+        if isinstance(a, int) and isinstance(c, int):
+            return a * c
+        if isinstance(c, int) and c == 1:
+            return a
+        if (isinstance(c, int) and c == 0) or (isinstance(a, int) and a == 0):
+            return 0
+        return self.b.mul(self._i(a), self._i(c))
+
+    def idiv(self, a, c):
+        if isinstance(a, int):
+            return a // c
+        return a if c == 1 else self.b.udiv(a, self._i(c))
+
+    def irem(self, a, c):
+        if isinstance(a, int):
+            return a % c
+        return self.b.urem(a, self._i(c))
+
+    @staticmethod
+    def _i(v):
+        return ir.Constant(I64, v) if isinstance(v, int) else v
+
+    # --------------------------------------------- helpers the op emitters call
+    def const(self, value, dtype: str) -> ir.Constant:
+        reg = TYPES[dtype][0]
+        if dtype == "bool":
+            return ir.Constant(I1, int(bool(value)))
+        if dtype.startswith("float"):
+            return ir.Constant(reg, float(value))
+        return ir.Constant(reg, int(value))
+
+    @staticmethod
+    def is_float(dtype: str) -> bool:
+        return dtype.startswith("float")
+
+    def intrinsic(self, name: str, value: ir.Value, nargs: int = 1):
+        return self.math.intrinsic(name, value.type, nargs)
+
+    def arith(self, op: str, a, c, dtype: str):
+        b = self.b
+        if self.is_float(dtype):
+            return {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[op](a, c)
+        if op == "div" or dtype == "bool":
+            raise Unsupported(f"{op} on {dtype}")
+        return {"add": b.add, "sub": b.sub, "mul": b.mul}[op](a, c)
+
+    def neg(self, a, dtype: str):
+        return self.b.fneg(a) if self.is_float(dtype) else self.b.neg(a)
+
+    def extremum(self, op: str, a, c, dtype: str):
+        """``maximum``/``minimum``; NaN wins, as in NumPy."""
+        if self.is_float(dtype):
+            name = "llvm.maximum" if op == "max" else "llvm.minimum"
+            return self.b.call(self.intrinsic(name, a, 2), [a, c])
+        cmp = self.b.icmp_signed(">" if op == "max" else "<", a, c)
+        return self.b.select(cmp, a, c)
+
+    def compare(self, op: str, a, c, dtype: str):
+        sym = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}[op]
+        if self.is_float(dtype):
+            if op == "ne":  # NaN != anything is true
+                return self.b.fcmp_unordered("!=", a, c)
+            return self.b.fcmp_ordered(sym, a, c)
+        if dtype == "bool":
+            return self.b.icmp_unsigned(sym, a, c)
+        return self.b.icmp_signed(sym, a, c)
+
+    def convert(self, v, src: str, dst: str):
+        """NumPy's ``astype``: float->int truncates, anything->bool is ``!= 0``."""
+        b = self.b
+        if src == dst:
+            return v
+        reg = TYPES[dst][0]
+        if dst == "bool":
+            if self.is_float(src):
+                return b.fcmp_unordered("!=", v, ir.Constant(v.type, 0.0))
+            return b.icmp_unsigned("!=", v, ir.Constant(v.type, 0))
+        if src == "bool":
+            return b.uitofp(v, reg) if self.is_float(dst) else b.zext(v, reg)
+        if self.is_float(src) and self.is_float(dst):
+            return b.fpext(v, reg) if dst == "float64" else b.fptrunc(v, reg)
+        if self.is_float(src):
+            return b.fptosi(v, reg)
+        if self.is_float(dst):
+            return b.sitofp(v, reg)
+        src_bits, dst_bits = v.type.width, reg.width
+        if src_bits == dst_bits:
+            return v
+        return b.sext(v, reg) if dst_bits > src_bits else b.trunc(v, reg)
+
+    def relu(self, x, dtype: str):
+        if self.is_float(dtype):  # NaN stays NaN, as np.maximum(x, 0) does
+            keep = self.b.fcmp_unordered(">", x, ir.Constant(x.type, 0.0))
+            return self.b.select(keep, x, ir.Constant(x.type, 0.0))
+        return self.b.select(self.b.icmp_signed(">", x, ir.Constant(x.type, 0)), x,
+                             ir.Constant(x.type, 0))  # fmt: skip
+
+    def fabs(self, x, dtype: str):
+        if self.is_float(dtype):
+            return self.b.call(self.intrinsic("llvm.fabs", x), [x])
+        return self.b.select(self.b.icmp_signed("<", x, ir.Constant(x.type, 0)),
+                             self.b.neg(x), x)  # fmt: skip
+
+    def sqrt(self, x):
+        return self.b.call(self.intrinsic("llvm.sqrt", x), [x])
+
+    def power(self, node: Node, a, c):
+        """``a ** c``; a constant exponent of 2, 3, 0.5, 1 or -1 becomes arithmetic."""
+        if not self.is_float(node.dtype):
+            raise Unsupported("integer pow")
+        exponent = node.inputs[1]
+        if exponent.op == "const":
+            e = exponent.attrs["value"]
+            if e == 2:
+                return self.b.fmul(a, a)
+            if e == 3:
+                return self.b.fmul(self.b.fmul(a, a), a)
+            if e == 1:
+                return a
+            if e == 0.5:
+                return self.sqrt(a)
+            if e == -1:
+                return self.b.fdiv(ir.Constant(a.type, 1.0), a)
+        return self.b.call(self.intrinsic("llvm.pow", a, 2), [a, c])
+
+    def clip(self, node: Node, x):
+        lo, hi = node.attrs["lo"], node.attrs["hi"]
+        if lo is not None:
+            x = self.extremum("max", x, self.const(lo, node.dtype), node.dtype)
+        if hi is not None:
+            x = self.extremum("min", x, self.const(hi, node.dtype), node.dtype)
+        return x
+
+    def gelu(self, x):
+        b = self.b
+        c = lambda v: ir.Constant(x.type, v)  # noqa: E731
+        inner = b.fmul(c(0.7978845608028654),
+                       b.fadd(x, b.fmul(c(0.044715), b.fmul(b.fmul(x, x), x))))  # fmt: skip
+        return b.fmul(b.fmul(c(0.5), x), b.fadd(c(1.0), self.math.tanh(inner)))
+
+    # ------------------------------------------------------------ reductions
+    def _reduce_init(self, op: str, dtype: str) -> ir.Constant:
+        if op == "sum":
+            return self.const(0, dtype)
+        if self.is_float(dtype):
+            return self.const(float("-inf") if op == "max" else float("inf"), dtype)
+        bits = TYPES[dtype][0].width
+        return ir.Constant(TYPES[dtype][0], -(2 ** (bits - 1)) if op == "max" else 2 ** (bits - 1) - 1)
+
+    def _combine(self, op: str, acc, v, dtype: str):
+        if op == "sum":
+            if self.is_float(dtype):
+                out = self.b.fadd(acc, v)
+                out.flags.append("reassoc")  # lets the vectorizer split the sum into lanes
+                return out
+            return self.b.add(acc, v)
+        return self.extremum(op, acc, v, dtype)

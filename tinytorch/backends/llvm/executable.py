@@ -1,0 +1,166 @@
+"""Running a fused graph: compiled kernels for fused groups, NumPy for everything else.
+
+The plan is a list of steps in a topological order of *kernels* (a fused group is one step).
+Matmul runs as NumPy's BLAS call; gather, concat and other opaque ops, views and any group
+the code generator cannot compile run their registry NumPy kernels (the fusion report notes
+every such fallback). Every step reports to the profiling hook; a kernel reports all its
+member nodes, so time is attributed back to the user's lines.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from tinytorch.backends.base import Executable, Hook, realize_error
+from tinytorch.backends.llvm.codegen import Unsupported
+from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
+from tinytorch.ir.errors import RealizeError
+from tinytorch.ir.graph import Graph
+from tinytorch.ir.node import Node
+from tinytorch.ir.printer import short_src
+from tinytorch.ir.registry import get
+
+
+class KernelCompileWarning(RuntimeWarning):
+    """A fused group failed to compile and ran on NumPy instead."""
+
+
+def _units(graph: Graph) -> list[list[Node]]:
+    """Fused groups and single nodes, in a topological order of the condensed graph."""
+    position = {id(n): k for k, n in enumerate(graph.nodes)}
+    groups: dict[int, list[Node]] = {}
+    unit_of: dict[int, int] = {}
+    units: list[list[Node]] = []
+    for n in graph.nodes:
+        if n.op == "input":
+            continue
+        gid = n.meta.get("group")
+        if gid is None:
+            unit_of[id(n)] = len(units)
+            units.append([n])
+        else:
+            if gid not in groups:
+                groups[gid] = []
+                unit_of_g = len(units)
+                units.append(groups[gid])
+            else:
+                unit_of_g = next(k for k, u in enumerate(units) if u is groups[gid])
+            groups[gid].append(n)
+            unit_of[id(n)] = unit_of_g
+    deps = [set() for _ in units]
+    for k, unit in enumerate(units):
+        for n in unit:
+            for i in n.inputs:
+                j = unit_of.get(id(i))
+                if j is not None and j != k:
+                    deps[k].add(j)
+    order, done = [], set()
+    ready = sorted((min(position[id(n)] for n in u), k) for k, u in enumerate(units) if not deps[k])
+    import heapq
+
+    heapq.heapify(ready)
+    users = [[] for _ in units]
+    for k, d in enumerate(deps):
+        for j in d:
+            users[j].append(k)
+    remaining = [len(d) for d in deps]
+    while ready:
+        _, k = heapq.heappop(ready)
+        order.append(units[k])
+        done.add(k)
+        for u in users[k]:
+            remaining[u] -= 1
+            if remaining[u] == 0:
+                heapq.heappush(ready, (min(position[id(n)] for n in units[u]), u))
+    if len(order) != len(units):
+        raise RuntimeError("fusion produced groups that depend on each other in a cycle")
+    return order
+
+
+class LLVMExecutable(Executable):
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.position = {id(n): k for k, n in enumerate(graph.nodes)}
+        self.steps: list[tuple] = []
+        self.fallbacks: list[str] = []
+        for unit in _units(graph):
+            if len(unit) > 1 or "group" in unit[0].meta:
+                kernel = self._compile(unit)
+                if kernel is not None:
+                    args = [self.position[id(a)] for a in kernel.source.args]
+                    root = unit[-1]
+                    self.steps.append(("kernel", kernel, self.position[id(root)], args, unit))
+                    continue
+            for n in unit:
+                ins = [self.position[id(i)] for i in n.inputs]
+                self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
+        self._plan_frees()
+
+    def _compile(self, unit: list[Node]) -> Kernel | None:
+        try:
+            return kernel_cache.get(unit)
+        except Unsupported as exc:
+            reason = f"llvm: runs on NumPy ({exc})"
+        except Exception as exc:  # an LLVM failure must not take the process down
+            lines = sorted({short_src(n.src) for n in unit if n.src})
+            reason = f"llvm: compile failed, runs on NumPy ({type(exc).__name__}: {exc})"
+            warnings.warn(
+                f"kernel of {' '.join(n.op for n in unit)} (from {', '.join(lines)}) failed to "
+                f"compile and runs on NumPy: {exc}",
+                KernelCompileWarning,
+                stacklevel=2,
+            )
+        for n in unit:
+            n.meta["fusion"] = f"{n.meta.get('fusion', '')}; {reason}"
+        self.fallbacks.append(reason)
+        return None
+
+    def _plan_frees(self) -> None:
+        keep = {self.position[id(o)] for o in self.graph.outputs}
+        last: dict[int, int] = {}
+        for k, step in enumerate(self.steps):
+            for p in step[3]:
+                last[p] = k
+        self.frees = [[p for p in step[3] if last.get(p) == k and p not in keep]
+                      for k, step in enumerate(self.steps)]  # fmt: skip
+        self.input_slots = [self.position[id(i)] for i in self.graph.inputs]
+        self.output_slots = [self.position[id(o)] for o in self.graph.outputs]
+
+    def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
+        values: list = [None] * len(self.graph.nodes)
+        for slot, array in zip(self.input_slots, inputs, strict=True):
+            values[slot] = array
+        with np.errstate(all="ignore"):
+            for step, frees in zip(self.steps, self.frees, strict=True):
+                start = time.perf_counter() if hook is not None else 0.0
+                if step[0] == "kernel":
+                    _, kernel, out_slot, args, members = step
+                    root = members[-1]
+                    out = np.empty(root.shape, dtype=root.dtype)
+                    arrays = [np.ascontiguousarray(values[a]) for a in args]
+                    if out.size or kernel.source.outer:
+                        kernel.cfunc(0, kernel.source.outer, out.ctypes.data,
+                                     *[a.ctypes.data for a in arrays])  # fmt: skip
+                    values[out_slot] = out
+                    if hook is not None:
+                        hook(members, time.perf_counter() - start, kernel.name)
+                else:
+                    _, node, out_slot, args, fn = step
+                    try:
+                        out = np.asarray(fn(node, *(values[a] for a in args)))
+                    except RealizeError:
+                        raise
+                    except Exception as exc:
+                        raise realize_error(node, exc) from exc
+                    if out.dtype != node.dtype:
+                        out = out.astype(node.dtype)
+                    values[out_slot] = out
+                    if hook is not None:
+                        hook((node,), time.perf_counter() - start, node.op)
+                for p in frees:
+                    values[p] = None
+        return [values[s] for s in self.output_slots]

@@ -1,0 +1,356 @@
+"""Datasets, batching and augmentation (book Module 08).
+
+Training never looks at one sample at a time, nor at the whole dataset at once: it looks at
+*batches*. Three small pieces make that work:
+
+* ``Dataset`` says how many samples there are and how to get sample ``idx``; nothing more.
+  It is abstract, so a disk-backed dataset can load each sample only when asked.
+* ``TensorDataset(features, labels)`` is the in-memory case: sample ``i`` is
+  ``(features[i], labels[i])``.
+* ``DataLoader(dataset, batch_size, shuffle)`` shuffles the *indices* (not the data) once per
+  epoch, walks them in chunks of ``batch_size`` and stacks each chunk into one Tensor per
+  field. ``len(loader)`` is ``ceil(len(dataset) / batch_size)``; the last batch may be smaller.
+
+    dataset = TensorDataset(Tensor(X), Tensor(y))
+    loader = DataLoader(dataset, batch_size=32, shuffle=True, seed=0)
+    for batch_x, batch_y in loader:         # batch_x: (32, ...), batch_y: (32,)
+        ...
+
+Beyond the book: ``seed=`` makes shuffling reproducible without touching global state (with
+``seed=None`` the loader shuffles with Python's ``random``, as the book does, so
+``random.seed`` also works); for a ``TensorDataset`` a batch is cut out of the underlying
+arrays with one NumPy index, not sample by sample, so batching costs one copy.
+
+Augmentation (``RandomHorizontalFlip``, ``RandomCrop``, ``Compose``, plus ``Normalize``) works
+on one image at a time, a NumPy array or a Tensor shaped ``(..., H, W)`` (channels first, as
+``Conv2d`` expects), and returns the same kind. Give ``DataLoader(..., transform=t)`` to apply
+it to the first field of every sample before batching.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from tinytorch.frontend.tensor import Tensor, realize
+
+# --------------------------------------------------------------------------- datasets
+
+
+class Dataset(ABC):
+    """A collection of samples: ``len(ds)`` and ``ds[idx]`` for ``0 <= idx < len(ds)``."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Total number of samples."""
+
+    @abstractmethod
+    def __getitem__(self, idx: int) -> Any:
+        """The sample at ``idx`` (0-indexed)."""
+
+
+def check_index(idx: Any, size: int) -> int:
+    """``idx`` as an int in ``[0, size)``, or the book's IndexError."""
+    try:
+        i = operator.index(idx)
+    except TypeError:
+        raise TypeError(f"dataset indices must be integers, got {type(idx).__name__}") from None
+    if not 0 <= i < size:
+        raise IndexError(f"Index {i} out of range for dataset of size {size}")
+    return i
+
+
+class TensorDataset(Dataset):
+    """``TensorDataset(*tensors)``: sample ``i`` is ``(t1[i], t2[i], ...)``.
+
+    Every tensor must have the same size in its first (sample) dimension. NumPy arrays are
+    accepted too and wrapped in Tensors.
+    """
+
+    def __init__(self, *tensors: Tensor | np.ndarray) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+        for t in self.tensors:
+            if not t.shape:
+                raise ValueError(
+                    "TensorDataset tensors need a first (sample) dimension; got a 0-d tensor"
+                )
+        sizes = [t.shape[0] for t in self.tensors]
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                "All tensors must have same size in first dimension "
+                f"(got {', '.join(map(str, sizes))})"
+            )
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, idx: int) -> tuple[Tensor, ...]:
+        i = check_index(idx, len(self))
+        return tuple(t[i] for t in self.tensors)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The values of every tensor (realized together, once) as NumPy arrays."""
+        realize(*self.tensors)
+        return tuple(t.data for t in self.tensors)
+
+
+# --------------------------------------------------------------------------- loader
+
+
+class DataLoader:
+    """``DataLoader(dataset, batch_size, shuffle=False, *, seed=None, transform=None)``.
+
+    Iterating yields one batch at a time: a tuple with one Tensor per field of the samples,
+    stacked along a new first dimension. Each ``iter()`` is one epoch, with a fresh shuffle.
+
+    * ``seed``: an int makes the sequence of epochs' orders reproducible (the loader owns its
+      own generator); ``None`` uses Python's ``random.shuffle`` like the book.
+    * ``transform``: a callable applied to the first field of each sample before stacking.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        *,
+        seed: int | None = None,
+        transform: Callable[[Any], Any] | None = None,
+    ) -> None:
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader needs a dataset with __len__ and __getitem__, "
+                f"got {type(dataset).__name__}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {type(batch_size).__name__}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = seed
+        self.transform = transform
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        indices = self._epoch_order()
+        for start in range(0, len(indices), self.batch_size):
+            yield self._load_batch(indices[start : start + self.batch_size])
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, batches={len(self)})"
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _epoch_order(self) -> list[int]:
+        """This epoch's sample order: shuffled indices, never shuffled data."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return list(range(n))
+        if self._rng is not None:
+            return self._rng.permutation(n).tolist()
+        indices = list(range(n))
+        random.shuffle(indices)
+        return indices
+
+    def _load_batch(self, indices: list[int]) -> tuple[Tensor, ...]:
+        if type(self.dataset).__getitem__ is TensorDataset.__getitem__:
+            # Fast path: one NumPy fancy index per field instead of one graph node per sample.
+            fields = [a[indices] for a in self.dataset.arrays()]
+            if self.transform is not None:
+                fields[0] = np.stack([_as_array(self.transform(x)) for x in fields[0]])
+            return tuple(Tensor(f) for f in fields)
+        samples = [self.dataset[i] for i in indices]
+        if self.transform is not None:
+            samples = [_with_first(s, self.transform) for s in samples]
+        return self._collate_batch(samples)
+
+    def _collate_batch(self, batch: Sequence[Any]) -> tuple[Tensor, ...]:
+        """Stack a list of samples ``[(x0, y0), (x1, y1), ...]`` into ``(X, Y)``."""
+        if len(batch) == 0:
+            return ()
+        samples = [s if isinstance(s, (tuple, list)) else (s,) for s in batch]
+        lazy = [f for s in samples for f in s if isinstance(f, Tensor)]
+        if lazy:
+            realize(*lazy)  # one compiled run for the whole batch, not one per sample
+        num_fields = len(samples[0])
+        if any(len(s) != num_fields for s in samples):
+            raise ValueError("every sample in a batch must have the same number of fields")
+        return tuple(
+            Tensor(np.stack([_as_array(s[k]) for s in samples], axis=0)) for k in range(num_fields)
+        )
+
+
+def _as_array(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _with_first(sample: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(sample, (tuple, list)):
+        return (fn(sample[0]), *sample[1:])
+    return fn(sample)
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+class Transform:
+    """A per-sample augmentation: call it on one image ``(..., H, W)``.
+
+    ``seed=None`` draws from NumPy's global generator (so ``np.random.seed`` makes a run
+    reproducible); an int gives the transform its own generator.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def _uniform(self) -> float:
+        return float(self._rng.random() if self._rng is not None else np.random.random())
+
+    def _integer(self, high: int) -> int:
+        """A random int in ``[0, high)``."""
+        return int(self._rng.integers(high) if self._rng is not None else np.random.randint(high))
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, image: Any) -> Any:
+        array = _as_array(image)
+        if array.ndim < 2:
+            raise ValueError(
+                f"{type(self).__name__} expects an image shaped (..., H, W), got shape "
+                f"{array.shape}"
+            )
+        out = self.apply(array)
+        return Tensor(out) if isinstance(image, Tensor) else out
+
+
+class RandomHorizontalFlip(Transform):
+    """``RandomHorizontalFlip(p=0.5)``: mirror the image along its width (last) axis with
+    probability ``p``."""
+
+    def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"RandomHorizontalFlip probability p must be in [0, 1], got {p}")
+        super().__init__(seed)
+        self.p = p
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        if self._uniform() < self.p:
+            return image[..., ::-1].copy()
+        return image
+
+    def __repr__(self) -> str:
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+class RandomCrop(Transform):
+    """``RandomCrop(size, padding=4)``: zero-pad ``padding`` pixels on each side, then cut a
+    random ``size`` window (an int for a square, or ``(H, W)``). CIFAR-10's standard: pad
+    32x32 to 40x40, crop back to 32x32."""
+
+    def __init__(
+        self, size: int | tuple[int, int], padding: int = 4, *, seed: int | None = None
+    ) -> None:
+        hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        if len(hw) != 2 or any(int(s) <= 0 for s in hw):
+            raise ValueError(f"RandomCrop size must be a positive int or (H, W), got {size!r}")
+        if padding < 0:
+            raise ValueError(f"RandomCrop padding must be >= 0, got {padding}")
+        super().__init__(seed)
+        self.size = (int(hw[0]), int(hw[1]))
+        self.padding = int(padding)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        p = self.padding
+        if p:
+            pad = [(0, 0)] * (image.ndim - 2) + [(p, p), (p, p)]
+            image = np.pad(image, pad)
+        h, w = self.size
+        H, W = image.shape[-2:]
+        if h > H or w > W:
+            raise ValueError(
+                f"RandomCrop size {self.size} is larger than the padded image ({H}, {W})"
+            )
+        top, left = self._integer(H - h + 1), self._integer(W - w + 1)
+        return image[..., top : top + h, left : left + w].copy()
+
+    def __repr__(self) -> str:
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class Normalize(Transform):
+    """``Normalize(mean, std)``: ``(x - mean) / std``, with one value per channel (axis -3)
+    or a single value for all. Deterministic."""
+
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
+        super().__init__()
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        if np.any(self.std == 0):
+            raise ValueError("Normalize std must be non-zero")
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        return (
+            (image - self._per_channel(self.mean, image)) / self._per_channel(self.std, image)
+        ).astype(np.float32)
+
+    @staticmethod
+    def _per_channel(value: np.ndarray, image: np.ndarray) -> np.ndarray:
+        if value.ndim == 0 or value.size == 1:
+            return value.reshape(())
+        if image.ndim < 3 or image.shape[-3] != value.size:
+            raise ValueError(
+                f"Normalize has {value.size} per-channel values but the image has shape "
+                f"{image.shape} (channels on axis -3)"
+            )
+        return value.reshape(-1, 1, 1)
+
+    def __repr__(self) -> str:
+        return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+class Compose:
+    """``Compose([t1, t2, ...])``: apply each transform in turn."""
+
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
+        self.transforms = list(transforms)
+        for t in self.transforms:
+            if not callable(t):
+                raise TypeError(f"Compose needs callables, got {type(t).__name__}")
+
+    def __call__(self, x: Any) -> Any:
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
+
+
+__all__ = [
+    "Compose",
+    "DataLoader",
+    "Dataset",
+    "Normalize",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "TensorDataset",
+    "Transform",
+]
