@@ -21,6 +21,7 @@ compile time, so size-1 and broadcast axes cost nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,24 @@ class KernelSource:
     ir: str
     args: list[Node]  # buffers read, in argument order (after the output)
     outer: int  # the extent of the first kept axis (what start/stop range over)
+
+
+def finish_ir(text: str, name: str) -> str:
+    """Two code-generation choices applied to the finished IR text:
+
+    * ``contract`` on float add/sub/mul lets LLVM fuse a*b+c into one FMA instruction (one
+      rounding instead of two: results may differ from NumPy's in the last bit);
+    * on AVX-512 CPUs, ``"prefer-vector-width"="512"`` makes the vectorizer use 16-float
+      registers (LLVM defaults to 256 bits on Intel; these kernels are compute-light and
+      memory-bound, so the wider vectors pay off: ~1.6x on the GELU benchmark).
+    """
+    text = re.sub(r"= (fadd|fsub|fmul) (float|double) ", r"= \1 contract \2 ", text)
+    from tinytorch.backends.llvm.jit import get_jit
+
+    if "+avx512f" in get_jit().host.features:
+        text = re.sub(rf'(define void @"{name}"\([^)]*\))', r"\1 #0", text, count=1)
+        text += '\nattributes #0 = { "prefer-vector-width"="512" }\n'
+    return text
 
 
 def strides(shape: Sequence[int]) -> list[int]:
@@ -119,7 +138,7 @@ class KernelBuilder:
             self._row_body({})
         self.b.ret_void()
         outer = self.space[kept[0]] if kept else 1
-        return KernelSource(self.name, str(self.module), self.args, outer)
+        return KernelSource(self.name, finish_ir(str(self.module), self.name), self.args, outer)
 
     def _outer_loops(self, kept, k, fixed, start, stop):
         lo, hi = (start, stop) if k == 0 else (0, self.space[kept[k]])
@@ -412,11 +431,14 @@ class KernelBuilder:
         return x
 
     def gelu(self, x):
+        """0.5·x·(1 + tanh u) written as x / (1 + e^(-2u)): the same function (tanh u =
+        2σ(2u) - 1), one exp and one division instead of exp, a polynomial and two
+        branches, and no cancellation near 0. u = √(2/π)·(x + 0.044715·x³)."""
         b = self.b
         c = lambda v: ir.Constant(x.type, v)  # noqa: E731
-        inner = b.fmul(c(0.7978845608028654),
-                       b.fadd(x, b.fmul(c(0.044715), b.fmul(b.fmul(x, x), x))))  # fmt: skip
-        return b.fmul(b.fmul(c(0.5), x), b.fadd(c(1.0), self.math.tanh(inner)))
+        x3 = b.fmul(b.fmul(x, x), x)
+        minus_2u = b.fmul(c(-2 * 0.7978845608028654), b.fadd(x, b.fmul(c(0.044715), x3)))
+        return b.fdiv(x, b.fadd(c(1.0), self.math.exp(minus_2u)))
 
     # ------------------------------------------------------------ reductions
     def _reduce_init(self, op: str, dtype: str) -> ir.Constant:

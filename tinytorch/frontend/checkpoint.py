@@ -1,0 +1,137 @@
+"""Checkpoint files: NumPy arrays plus a JSON metadata entry, in one ``.npz`` (zip) archive.
+
+The book pickles a dict of Python objects (spec §7.3). Loading a pickle runs whatever code
+the file names, so a checkpoint downloaded from somewhere is a program you execute. Here a
+checkpoint holds only data:
+
+* one ``.npy`` member per array (parameters, optimizer buffers), under names like
+  ``model/layers.0.weight`` and ``optimizer/m_buffers/3``;
+* one ``__meta__`` member: UTF-8 JSON (epoch, step, history, settings, names and shapes);
+
+and it is read with ``np.load(..., allow_pickle=False)``, which refuses object arrays.
+
+Writes are atomic: the archive goes to a temporary file in the target's directory, is
+flushed and fsync'ed, then ``os.replace``d over the target, so a crash leaves either the old
+file or the new one, never half of one. The file name is the caller's choice — the book's
+``checkpoint_10.pkl`` works as a name; the content is this format, not a pickle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "tinytorch-checkpoint"
+VERSION = 1
+META_KEY = "__meta__"
+
+
+def write_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
+    """Atomically write ``arrays`` and the JSON-serialisable ``meta`` to ``path``.
+
+    Parent directories are created. On any failure the target is untouched and the
+    temporary file is removed.
+    """
+    path = Path(path)
+    if META_KEY in arrays:
+        raise ValueError(f"array name {META_KEY!r} is reserved for the metadata")
+    header = {"format": FORMAT, "version": VERSION, **meta}
+    encoded = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    members = {META_KEY: encoded, **{k: np.asarray(v) for k, v in arrays.items()}}
+    for name, array in members.items():
+        if array.dtype.hasobject:
+            raise TypeError(f"checkpoint entry {name!r} holds Python objects, not numbers")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **members)  # a file object: np.savez does not append ".npz"
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(path.parent)
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(arrays, meta)`` from a file :func:`write_checkpoint` made.
+
+    A missing file is ``FileNotFoundError``; anything that is not a complete, readable
+    checkpoint of this format (truncated, corrupted, a pickle, another archive) is a
+    ``ValueError`` saying what is wrong.
+    """
+    path = Path(path)
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"checkpoint file not found: {path} {reason}")
+    try:
+        with open(path, "rb") as f:
+            archive = np.load(f, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single NumPy array, not a checkpoint archive")
+            with archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except ValueError as exc:
+        if "pickled" in str(exc):
+            raise ValueError(
+                f"{path} is a pickle file (the book's format?): tinytorch checkpoints are "
+                ".npz archives of arrays with JSON metadata, and never unpickle (loading a "
+                "pickle can run arbitrary code)"
+            ) from None
+        raise ValueError(f"{path} is not a valid tinytorch checkpoint: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(
+            f"{path} is not a valid tinytorch checkpoint (truncated or corrupted?): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    meta = _decode_meta(path, arrays.pop(META_KEY, None))
+    return arrays, meta
+
+
+def _decode_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
+    if raw is None:
+        raise ValueError(f"{path} is not a tinytorch checkpoint: it has no {META_KEY} entry")
+    try:
+        meta = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ValueError(f"{path}: the checkpoint's metadata is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a tinytorch checkpoint (no '{FORMAT}' format tag)")
+    if meta.get("version") != VERSION:
+        raise ValueError(
+            f"{path}: checkpoint format version {meta.get('version')} is not supported "
+            f"(this tinytorch reads version {VERSION})"
+        )
+    return meta
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
