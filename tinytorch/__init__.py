@@ -15,7 +15,11 @@ from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain
+from tinytorch.frontend.layers import Dropout, Flatten, Layer, Linear, Sequential
+from tinytorch.frontend.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
+from tinytorch.frontend.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.frontend.tensor import Tensor, realize
+from tinytorch.frontend.training import CosineSchedule, Trainer, clip_grad_norm
 from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
 from tinytorch.runtime import (
     backend,
@@ -33,18 +37,33 @@ cat = concat
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adam",
+    "AdamW",
+    "BinaryCrossEntropyLoss",
+    "CosineSchedule",
+    "CrossEntropyLoss",
+    "Dropout",
     "DTypeError",
+    "Flatten",
     "GELU",
+    "Layer",
+    "Linear",
+    "MSELoss",
+    "Optimizer",
     "RealizeError",
     "ReLU",
+    "Sequential",
+    "SGD",
     "ShapeError",
     "Sigmoid",
     "Softmax",
     "Tanh",
     "Tensor",
+    "Trainer",
     "available_backends",
     "backend",
     "cat",
+    "clip_grad_norm",
     "concat",
     "current_backend",
     "dump_graph",
@@ -55,6 +74,7 @@ __all__ = [
     "explain",
     "get_pipeline",
     "is_grad_enabled",
+    "log_softmax",
     "no_grad",
     "profile",
     "realize",

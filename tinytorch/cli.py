@@ -216,7 +216,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"    needs:    modules {m.info.modules}; data: {m.info.data}")
         print(f"    scripts:  {', '.join(p.name for p in m.scripts)}")
         print(f"    last run: {describe_status(status.get(m.folder.name))}")
-    print(f"\nrun one with `tito milestone run <name|number|all> [--smoke] [--backend B]`")
+    print("\nrun one with `tito milestone run <name|number|all> [--smoke] [--backend B]`")
     return 0
 
 
@@ -295,7 +295,11 @@ def print_table(results: list[Result]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print()
     for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
+            + "  "
+            + row[4]
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths) + "  " + "-" * 6)
     counts = {g: sum(r.gate == g for r in results) for g in ("PASSED", "FAILED", "SKIPPED")}

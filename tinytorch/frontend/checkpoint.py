@@ -135,3 +135,91 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ------------------------------------------------------- the Trainer's state
+def save_state(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
+    """Write the Trainer's checkpoint dict (the book's keys) with :func:`write_checkpoint`.
+
+    ``model_state`` (``{name: array}``) and the optimizer's ``buffers`` (``{list name:
+    [array or None]}``) become archive members; everything else is JSON metadata, which
+    also lists each array's name, shape and dtype so a load can check the archive.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    meta = {k: v for k, v in state.items() if k not in ("model_state", "optimizer_state")}
+    meta["model_state"] = []
+    for name, array in state["model_state"].items():
+        arrays[f"model/{name}"] = np.asarray(array)
+        meta["model_state"].append(_describe(name, arrays[f"model/{name}"]))
+    optimizer = state.get("optimizer_state")
+    if optimizer is not None:
+        listed: dict[str, list[Any]] = {}
+        for name, buffers in optimizer.get("buffers", {}).items():
+            listed[name] = []
+            for i, array in enumerate(buffers):
+                if array is None:
+                    listed[name].append(None)
+                else:
+                    arrays[f"optimizer/{name}/{i}"] = np.asarray(array)
+                    listed[name].append(_describe(f"{name}/{i}", arrays[f"optimizer/{name}/{i}"]))
+        optimizer = {**optimizer, "buffers": listed}
+    meta["optimizer_state"] = optimizer
+    write_checkpoint(path, arrays, meta)
+
+
+def load_state(path: str | os.PathLike) -> dict[str, Any]:
+    """The dict :func:`save_state` was given, read back and checked for completeness."""
+    arrays, meta = read_checkpoint(path)
+    for key in ("epoch", "step", "history", "training_mode", "model_state"):
+        if key not in meta:
+            raise ValueError(f"{path}: the checkpoint's metadata has no {key!r} entry")
+    try:
+        return _unpack(path, arrays, meta)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"{path}: the checkpoint's metadata is malformed ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _unpack(path: Any, arrays: Mapping[str, np.ndarray], meta: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(meta["history"], dict) or not all(
+        isinstance(v, list) for v in meta["history"].values()
+    ):
+        raise TypeError("history must map names to lists")
+    state = dict(meta)
+    state.pop("format", None)
+    state.pop("version", None)
+    state["model_state"] = {
+        entry["name"]: _member(path, arrays, f"model/{entry['name']}", entry)
+        for entry in meta["model_state"]
+    }
+    optimizer = meta.get("optimizer_state")
+    if optimizer is not None:
+        buffers = {
+            name: [
+                None
+                if entry is None
+                else _member(path, arrays, f"optimizer/{entry['name']}", entry)
+                for entry in entries
+            ]
+            for name, entries in optimizer.get("buffers", {}).items()
+        }
+        state["optimizer_state"] = {**optimizer, "buffers": buffers}
+    return state
+
+
+def _describe(name: str, array: np.ndarray) -> dict[str, Any]:
+    return {"name": name, "shape": list(array.shape), "dtype": array.dtype.name}
+
+
+def _member(path: Any, arrays: Mapping[str, np.ndarray], key: str, entry: dict) -> np.ndarray:
+    """The archive member ``key``, which must have the shape and dtype the metadata lists."""
+    if key not in arrays:
+        raise ValueError(f"{path}: the checkpoint lists {key!r} but the archive lacks it")
+    array = arrays[key]
+    if list(array.shape) != list(entry["shape"]) or array.dtype.name != entry["dtype"]:
+        raise ValueError(
+            f"{path}: {key!r} is {array.dtype.name}{list(array.shape)} in the archive but "
+            f"{entry['dtype']}{list(entry['shape'])} in the metadata (corrupted checkpoint)"
+        )
+    return array

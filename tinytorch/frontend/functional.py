@@ -71,11 +71,13 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
     if not tb and not isinstance(b, Scalar):
         b, tb = as_tensor(b), True
     if ta and tb:
-        dtype = promote(a.dtype, b.dtype)
-        shape = broadcast_shapes(a.shape, b.shape, op=_SYMBOL.get(op, op))
+        na, nb = a._node, b._node
+        dtype = promote(na.dtype, nb.dtype)
+        shape = (na.shape if na.shape == nb.shape
+                 else broadcast_shapes(na.shape, nb.shape, op=_SYMBOL.get(op, op)))  # fmt: skip
     else:
         t, s = (a, b) if ta else (b, a)
-        dtype, shape = scalar_dtype(t.dtype, s), t.shape
+        dtype, shape = scalar_dtype(t._node.dtype, s), t._node.shape
     if op in _FLOAT_RESULT and not is_float(dtype):
         dtype = DEFAULT_FLOAT
     if op not in _COMPARE and op not in ("maximum", "minimum") and dtype == "bool":
@@ -84,10 +86,17 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
     def node_of(x: Any):
         if isinstance(x, T):
             return B.expand(B.cast(x._node, dtype), shape)
-        return B.const(np.array(x).astype(dtype).item(), shape, dtype)
+        return B.const(_scalar_as(x, dtype), shape, dtype)
 
     parents = [x for x in (a, b) if isinstance(x, T)]
     return _wrap(B.make(op, (node_of(a), node_of(b))), parents)
+
+
+def _scalar_as(x: Any, dtype: str) -> Any:
+    """A Python scalar converted as NumPy's ``astype`` would (fast for the usual cases)."""
+    if dtype in ("float32", "float64") and isinstance(x, (int, float)):
+        return float(x) if dtype == "float64" else float(np.float32(x))
+    return np.array(x).astype(dtype).item()
 
 
 def _float_input(x: Tensor):

@@ -137,7 +137,9 @@ class Optimizer:
             "step_count": self.step_count,
             "hyperparameters": self.hyperparameters(),
             "buffers": {
-                name: [None if b is None else np.array(b.data, copy=True) for b in self._lists(name)]
+                name: [
+                    None if b is None else np.array(b.data, copy=True) for b in self._lists(name)
+                ]
                 for name in self.state_names
             },
         }

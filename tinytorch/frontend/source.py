@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tinytorch.ir.build import current_src, source
+from tinytorch.ir.build import _state as build_state
+from tinytorch.runtime import config
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The library's own layers. Scripts shipped inside the package (the demo) count as user code.
@@ -43,19 +44,20 @@ def user_op(name: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if current_src() is not None:  # called from another frontend op
+            state = build_state
+            if getattr(state, "src", None) is not None:  # called from another frontend op
                 return fn(*args, **kwargs)
             src = user_src()
-            with source(src):
-                try:
-                    result = fn(*args, **kwargs)
-                except (ValueError, TypeError, IndexError) as exc:
-                    if src and hasattr(exc, "add_note") and not getattr(exc, "_tt_noted", 0):
-                        exc.add_note(f"in tinytorch op '{name}' called at {src}")
-                        exc._tt_noted = 1
-                    raise
-            from tinytorch.runtime import config  # the frontend sits above the runtime
-
+            state.src = src  # what build.source() does, without a generator's overhead
+            try:
+                result = fn(*args, **kwargs)
+            except (ValueError, TypeError, IndexError) as exc:
+                if src and hasattr(exc, "add_note") and not getattr(exc, "_tt_noted", 0):
+                    exc.add_note(f"in tinytorch op '{name}' called at {src}")
+                    exc._tt_noted = 1
+                raise
+            finally:
+                state.src = None
             if config.eager():
                 _realize_eagerly(result)
             return result

@@ -30,6 +30,7 @@ _ENV_FLAGS = {
     "debug": "TINYTORCH_DEBUG",
 }
 _globals: dict[str, Any] = {}
+_env: dict[str, str] = {}
 _local = threading.local()
 
 
@@ -45,8 +46,9 @@ def _get(flag: str, default: Any) -> Any:
         return over[flag]
     if flag in _globals:
         return _globals[flag]
-    env = os.environ.get(_ENV_FLAGS[flag], "")
-    return env if env else default
+    if flag not in _env:  # environment variables are read once, at first use
+        _env[flag] = os.environ.get(_ENV_FLAGS[flag], "")
+    return _env[flag] if _env[flag] else default
 
 
 @contextmanager
@@ -132,7 +134,16 @@ def get_pipeline() -> list:
 
 def set_pipeline(passes: list | None) -> None:
     """Replace the pipeline (``None`` restores the default). Plans compile anew."""
+    _globals.pop("pipeline_key", None)
     if passes is None:
         _globals.pop("pipeline", None)
     else:
         _globals["pipeline"] = list(passes)
+
+
+def pipeline_key() -> tuple:
+    """What identifies the pipeline in cache keys (each pass's class and options), computed
+    when the pipeline is set: change a pipeline through :func:`set_pipeline`."""
+    if "pipeline_key" not in _globals:
+        _globals["pipeline_key"] = tuple(p.cache_key() for p in get_pipeline())
+    return _globals["pipeline_key"]

@@ -60,10 +60,6 @@ plan_cache = LRUCache(capacity=512)
 _dump_counter = itertools.count()
 
 
-def _pipeline_key(pipeline: list) -> tuple:
-    return tuple(p.cache_key() for p in pipeline)
-
-
 def compile_plan(capture: Capture, backend_name: str, dump: Path | None = None) -> Plan:
     """Run the passes and the backend's compiler on a captured computation (no caching)."""
     start = time.perf_counter()
@@ -75,7 +71,7 @@ def compile_plan(capture: Capture, backend_name: str, dump: Path | None = None) 
 
 def get_plan(capture: Capture, backend_name: str) -> Plan:
     backend = get_backend(backend_name)
-    key = (backend_name, backend.config(), _pipeline_key(config.get_pipeline()), capture.signature)
+    key = (backend_name, backend.config(), config.pipeline_key(), capture.signature)
     plan = plan_cache.get(key)
     if plan is None:
         dump = config.dump_dir()
@@ -121,7 +117,7 @@ def realize(nodes: Sequence[Node]) -> None:
         node.meta["value"] = array
 
 
-# (owner, node) weak pairs for every node a user-visible tensor holds, newest last.
+# (owner, node) weak pairs for the tensors handed to the user since the last realization.
 _observed: list[tuple[weakref.ref, weakref.ref]] = []
 COMPANION_LIMIT = 64  # extra nodes a companion may add to a run
 
@@ -132,19 +128,20 @@ def observe(node: Node, owner: object) -> None:
 
 
 def _companions(capture: Capture, seen: set[int]) -> list[Node]:
-    """Pending nodes held by live tensors that share computation with ``capture`` and need
-    at most COMPANION_LIMIT more nodes: the loss beside the parameter updates, say."""
+    """Pending nodes held by live tensors created since the last realization that share
+    computation with ``capture`` and need at most COMPANION_LIMIT more nodes: the loss
+    beside the parameter updates, say. (Only recent tensors are considered, so a program
+    holding thousands of pending tensors does not pay for them at every realization.)"""
     captured = {id(n) for n in capture.order}
-    alive, found = [], []
-    for pair in _observed:
-        owner, node = pair[0](), pair[1]()
+    found = []
+    for owner_ref, node_ref in _observed:
+        owner, node = owner_ref(), node_ref()
         if owner is None or node is None or "value" in node.meta:
             continue
-        alive.append(pair)
         if id(node) not in seen and node.inputs and _shares(node, captured):
             found.append(node)
             seen.add(id(node))
-    _observed[:] = alive
+    _observed.clear()
     return found
 
 

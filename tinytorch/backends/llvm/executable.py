@@ -136,7 +136,16 @@ class LLVMExecutable(Executable):
             for n in unit:
                 ins = [self.position[id(i)] for i in n.inputs]
                 self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
+        self._drop_unread_constants()
         self._plan_frees()
+
+    def _drop_unread_constants(self) -> None:
+        """Constants are inlined into kernels; keep a NumPy step only for those still read
+        by a NumPy step or returned."""
+        read = {p for step in self.steps for p in step[3]}
+        read |= {self.position[id(o)] for o in self.graph.outputs}
+        self.steps = [s for s in self.steps
+                      if not (s[0] == "numpy" and s[1].op == "const" and s[2] not in read)]
 
     def _compile(self, unit: list[Node]) -> Kernel | None:
         try:
@@ -179,7 +188,8 @@ class LLVMExecutable(Executable):
                     _, kernel, out_slot, args, members = step
                     root = members[-1]
                     out = np.empty(root.shape, dtype=root.dtype)
-                    arrays = [np.ascontiguousarray(values[a]) for a in args]
+                    arrays = [values[a] for a in args]
+                    arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
                     pointers = [out.ctypes.data, *(a.ctypes.data for a in arrays)]
                     work = max(out.size, *(a.size for a in arrays)) if arrays else out.size
                     _run_kernel(kernel, kernel.source.outer, pointers, work)

@@ -1,0 +1,11 @@
+"""``from tinytorch.core.losses import MSELoss, CrossEntropyLoss`` (book Module 04)."""
+
+from tinytorch.frontend.losses import (
+    BinaryCrossEntropyLoss,
+    CrossEntropyLoss,
+    Loss,
+    MSELoss,
+    log_softmax,
+)
+
+__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "Loss", "MSELoss", "log_softmax"]
