@@ -20,3 +20,32 @@ def _default_runtime_state():
     tinytorch.set_backend("numpy")
     tinytorch.set_pipeline(None)
     tinytorch.set_debug(0)
+
+
+# ---------------------------------------------------------------- every backend
+# The op, frontend and training tests run once per registered backend: the same test must
+# pass on the NumPy reference and on the LLVM JIT (the differential guarantee). A test that
+# picks its backends itself (a ``backend`` parameter) is left alone.
+EVERY_BACKEND_DIRS = {"ops", "frontend", "training"}
+
+
+def pytest_generate_tests(metafunc):
+    if "each_backend" not in metafunc.fixturenames or "backend" in metafunc.fixturenames:
+        return
+    if Path(str(metafunc.definition.path)).parent.name in EVERY_BACKEND_DIRS:
+        import tinytorch
+
+        metafunc.parametrize("each_backend", tinytorch.available_backends(), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def each_backend(request):
+    """Runs the test with ``request.param`` as the current backend (when parametrized)."""
+    name = getattr(request, "param", None)
+    if name is None:
+        yield None
+        return
+    import tinytorch
+
+    with tinytorch.backend(name):
+        yield name

@@ -384,6 +384,15 @@ def finish(passed: bool, message: str) -> int:
     return EXIT_PASSED if passed else EXIT_FAILED
 
 
+def gate(what: str, value: float, threshold: float, at_least: bool = True) -> int:
+    """``finish`` for a number against a threshold: ``GATE PASSED: accuracy 97.5% >= 95.0%``.
+
+    Values are fractions shown as percentages; ``at_least=False`` gates from above."""
+    passed = value >= threshold if at_least else value <= threshold
+    symbol = (">=" if passed else "<") if at_least else ("<=" if passed else ">")
+    return finish(passed, f"{what} {value:.1%} {symbol} {threshold:.1%}")
+
+
 def skip(reason: str) -> int:
     """Print why the script cannot run here; return the 'skipped' exit code (3)."""
     print(f"\nSKIPPED: {reason}", flush=True)

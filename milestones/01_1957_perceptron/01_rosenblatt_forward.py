@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Without learning, the weights are a random guess. Part 2 trains them.")
 
     valid = probabilities.shape == (len(X), 1) and bool(
-        np.all((0 <= probabilities) & (probabilities <= 1))
+        np.all((probabilities >= 0) & (probabilities <= 1))
     )
     return finish(
         valid and 0.3 <= average <= 0.7,

@@ -80,17 +80,24 @@ class Fusion(Pass):
         groups, reasons = self._plan(graph)
         current = {id(n): (n.meta.get("group"), n.meta.get("fusion")) for n in graph.nodes}
         wanted = {id(n): (groups.get(id(n)), reasons[id(n)]) for n in graph.nodes}
-        if current == wanted:
+        if all(current[k] == wanted[k] for k, n in zip(current, graph.nodes) if n.inputs):
             return graph, False
-        # Annotate copies: nodes may be shared with other graphs (leaves are never annotated).
-        new = graph.rewrite(lambda n, ins: n.with_inputs(ins) if n.inputs else None)
-        for old, n in zip(graph.nodes, new.nodes, strict=True):
-            group, reason = wanted[id(old)]
-            n.meta.pop("group", None)
-            if group is not None:
-                n.meta["group"] = group
-            n.meta["fusion"] = reason
-        return new, True
+        # Annotate copies, in the same order: nodes may be shared with other graphs (leaves
+        # are never annotated, so they need no copy).
+        copies: dict[int, Node] = {}
+        nodes: list[Node] = []
+        for n in graph.nodes:
+            copy = n.with_inputs(tuple(copies[id(i)] for i in n.inputs)) if n.inputs else n
+            group, reason = wanted[id(n)]
+            if copy is not n:
+                copy.meta.pop("group", None)
+                if group is not None:
+                    copy.meta["group"] = group
+                copy.meta["fusion"] = reason
+            copies[id(n)] = copy
+            nodes.append(copy)
+        outputs = [copies[id(o)] for o in graph.outputs]
+        return Graph([copies[id(i)] for i in graph.inputs], outputs, nodes), True
 
     # ----------------------------------------------------------------- planning
     def _plan(self, graph: Graph) -> tuple[dict[int, int], dict[int, str]]:

@@ -98,13 +98,10 @@ class KernelBuilder:
         self.reduces = reduces
         self.row_shapes = {reduced_shape(self.space, self.axes, True),
                            reduced_shape(self.space, self.axes, False)}  # fmt: skip
-        self.args: list[Node] = []
-        self.arg_index: dict[int, int] = {}
-        for m in self.members:
-            for i in m.inputs:
-                if id(i) not in self.member_ids and i.op != "const" and id(i) not in self.arg_index:
-                    self.arg_index[id(i)] = len(self.args)
-                    self.args.append(i)
+        from tinytorch.backends.llvm.kernels import group_args
+
+        self.args = group_args(self.members)
+        self.arg_index = {id(a): k for k, a in enumerate(self.args)}
         for n in [*self.members, *self.args]:
             if n.dtype not in TYPES:
                 raise Unsupported(f"dtype {n.dtype} is not compiled by the llvm backend")

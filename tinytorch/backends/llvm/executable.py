@@ -19,7 +19,7 @@ import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, realize_error
 from tinytorch.backends.llvm.codegen import Unsupported
-from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
+from tinytorch.backends.llvm.kernels import Kernel, group_args, kernel_cache
 from tinytorch.ir.errors import RealizeError
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
@@ -115,7 +115,10 @@ def _units(graph: Graph) -> list[list[Node]]:
             if remaining[u] == 0:
                 heapq.heappush(ready, (min(position[id(n)] for n in units[u]), u))
     if len(order) != len(units):
-        raise RuntimeError("fusion produced groups that depend on each other in a cycle")
+        from tinytorch.ir.printer import format_graph
+
+        text = format_graph(graph, annotate=lambda n: f"kernel {n.meta.get('group', '-')}")
+        raise RuntimeError(f"fusion produced kernels that depend on each other in a cycle:\n{text}")
     return order
 
 
@@ -129,7 +132,7 @@ class LLVMExecutable(Executable):
             if len(unit) > 1 or "group" in unit[0].meta:
                 kernel = self._compile(unit)
                 if kernel is not None:
-                    args = [self.position[id(a)] for a in kernel.source.args]
+                    args = [self.position[id(a)] for a in group_args(unit)]
                     root = unit[-1]
                     self.steps.append(("kernel", kernel, self.position[id(root)], args, unit))
                     continue

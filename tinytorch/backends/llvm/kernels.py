@@ -42,6 +42,19 @@ class Kernel:
                 pass
 
 
+def group_args(members: Sequence[Node]) -> list[Node]:
+    """The buffers a group reads, in kernel-argument order (first use while walking the
+    members' inputs; constants are inlined, not passed). A cached kernel compiled for
+    another graph of the same structure takes *this* graph's buffers in this order."""
+    inside = {id(m) for m in members}
+    args: dict[int, Node] = {}
+    for m in members:
+        for i in m.inputs:
+            if id(i) not in inside and i.op != "const":
+                args.setdefault(id(i), i)
+    return list(args.values())
+
+
 def group_signature(members: Sequence[Node]) -> tuple:
     """Structure of a fused group, independent of node identity."""
     index = {id(m): k for k, m in enumerate(members)}

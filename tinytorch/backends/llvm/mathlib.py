@@ -70,31 +70,50 @@ class MathLib:
 
     # --------------------------------------------------------------- exp
     def exp(self, x: ir.Value) -> ir.Value:
+        """e^x = 2^n · e^r with n = round(x / ln2) and |r| <= ln2/2 (r computed in two steps,
+        Cody-Waite, so that n·ln2 loses no bits), e^r by a polynomial, 2^n in exponent bits.
+
+        2^n is applied as two halves, 2^(n//2) · 2^(n - n//2): each half is a normal float for
+        every n in [-150, 128], while 2^n alone is not (2^128 overflows although e^88.72 does
+        not, and results below 2^-126 are subnormal). The first product is exact and the
+        second rounds once, so overflow to inf and gradual underflow come out as in NumPy."""
         if x.type != F32:
             return self.b.call(self.intrinsic("llvm.exp", x.type), [x])
         b = self.b
-        xc = b.call(self.intrinsic("llvm.minnum", F32, 2), [x, self.c(88.3762626647949)])
-        xc = b.call(self.intrinsic("llvm.maxnum", F32, 2), [xc, self.c(-87.3365447505531)])
+        # Past these bounds e^x is inf (x > 88.7228) or rounds to 0 (x < -103.98) anyway.
+        xc = b.call(self.intrinsic("llvm.minnum", F32, 2), [x, self.c(89.0)])
+        xc = b.call(self.intrinsic("llvm.maxnum", F32, 2), [xc, self.c(-104.0)])
         n = b.call(self.intrinsic("llvm.floor", F32),
                    [b.fadd(b.fmul(xc, self.c(1.44269504088896341)), self.c(0.5))])
         r = b.fsub(xc, b.fmul(n, self.c(0.693359375)))
         r = b.fsub(r, b.fmul(n, self.c(-2.12194440e-4)))
         p = self.poly(r, _EXP_POLY)
         y = b.fadd(b.fadd(b.fmul(b.fmul(p, r), r), r), self.c(1.0))
-        bits = b.shl(b.add(b.fptosi(n, I32), ir.Constant(I32, 127)), ir.Constant(I32, 23))
-        y = b.fmul(y, b.bitcast(bits, F32))
-        y = b.select(b.fcmp_ordered(">", x, self.c(88.72283905206835)), self.c(float("inf")), y)
-        y = b.select(b.fcmp_ordered("<", x, self.c(-87.3365447505531)), self.c(0.0), y)
+        ni = b.fptosi(n, I32)
+        half = b.ashr(ni, ir.Constant(I32, 1))
+        y = b.fmul(y, self.pow2(half))
+        y = b.fmul(y, self.pow2(b.sub(ni, half)))
         return b.select(self.is_nan(x), x, y)
+
+    def pow2(self, k: ir.Value) -> ir.Value:
+        """2^k for an integer k in [-126, 127], built in the exponent bits of a float32."""
+        b = self.b
+        bits = b.shl(b.add(k, ir.Constant(I32, 127)), ir.Constant(I32, 23))
+        return b.bitcast(bits, F32)
 
     # --------------------------------------------------------------- log
     def log(self, x: ir.Value) -> ir.Value:
         if x.type != F32:
             return self.b.call(self.intrinsic("llvm.log", x.type), [x])
         b = self.b
-        bits = b.bitcast(x, I32)
+        # A subnormal x has no implicit leading 1: scale it by 2^23 into the normal range
+        # first, and take the 23 back from the exponent.
+        subnormal = b.fcmp_ordered("<", x, self.c(1.17549435e-38))
+        xs = b.select(subnormal, b.fmul(x, self.c(8388608.0)), x)
+        bits = b.bitcast(xs, I32)
         e = b.sitofp(b.sub(b.and_(b.lshr(bits, ir.Constant(I32, 23)), ir.Constant(I32, 0xFF)),
                            ir.Constant(I32, 126)), F32)
+        e = b.fsub(e, b.select(subnormal, self.c(23.0), self.c(0.0)))
         m = b.bitcast(b.or_(b.and_(bits, ir.Constant(I32, 0x807FFFFF)),
                             ir.Constant(I32, 0x3F000000)), F32)  # m in [0.5, 1)
         small = b.fcmp_ordered("<", m, self.c(0.707106781186547524))
@@ -120,8 +139,9 @@ class MathLib:
         small = b.fadd(b.fmul(b.fmul(self.poly(z, _TANH_POLY), z), x), x)
         t = self.exp(b.fmul(ax, self.c(2.0)))
         big = b.fsub(self.c(1.0), b.fdiv(self.c(2.0), b.fadd(t, self.c(1.0))))
-        big = b.call(self.intrinsic("llvm.copysign", F32, 2), [big, x])
-        return b.select(b.fcmp_ordered("<", ax, self.c(0.625)), small, big)
+        y = b.select(b.fcmp_ordered("<", ax, self.c(0.625)), small, big)
+        # tanh is odd: its sign is x's (this also keeps tanh(-0) = -0, as NumPy has it)
+        return b.call(self.intrinsic("llvm.copysign", F32, 2), [y, x])
 
     # ----------------------------------------------------------- sigmoid
     def sigmoid(self, x: ir.Value) -> ir.Value:
