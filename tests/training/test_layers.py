@@ -182,11 +182,11 @@ def test_dropout_mask_is_data_so_the_compiled_plan_is_reused():
     """A new mask each call does not change the graph's structure: the plan is reused."""
     drop = Dropout(0.5)
     x = Tensor(np.ones((8, 8), dtype=np.float32))
-    drop(x).data  # compile once
+    drop(x).numpy()  # compile once
     cache = tinytorch.runtime.plan_cache
     misses = cache.misses
     for _ in range(3):
-        drop(x).data
+        drop(x).numpy()
     assert cache.misses == misses
 
 

@@ -253,7 +253,9 @@ def test_mlp_learns_xor_with_sgd():
     x = Tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = Tensor([[0.0], [1.0], [1.0], [0.0]])
     model = Sequential(Linear(2, 16), Tanh(), Linear(16, 1), Sigmoid())
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.5, momentum=0.9), BinaryCrossEntropyLoss())
+    trainer = Trainer(
+        model, SGD(model.parameters(), lr=0.5, momentum=0.9), BinaryCrossEntropyLoss()
+    )
     for _ in range(200):
         trainer.train_epoch([(x, y)])
     loss, accuracy = trainer.evaluate([(x, y)])

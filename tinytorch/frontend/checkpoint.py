@@ -73,31 +73,41 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     ``ValueError`` saying what is wrong.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint path {path} is a directory, not a file")
     if not path.is_file():
-        reason = "is a directory" if path.is_dir() else "does not exist"
-        raise FileNotFoundError(f"checkpoint file not found: {path} {reason}")
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
-        with open(path, "rb") as f:
-            archive = np.load(f, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single NumPy array, not a checkpoint archive")
-            with archive:
-                arrays = {name: archive[name] for name in archive.files}
-    except ValueError as exc:
-        if "pickled" in str(exc):
-            raise ValueError(
-                f"{path} is a pickle file (the book's format?): tinytorch checkpoints are "
-                ".npz archives of arrays with JSON metadata, and never unpickle (loading a "
-                "pickle can run arbitrary code)"
-            ) from None
-        raise ValueError(f"{path} is not a valid tinytorch checkpoint: {exc}") from None
+        arrays = _read_archive(path)
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ValueError(
             f"{path} is not a valid tinytorch checkpoint (truncated or corrupted?): "
             f"{type(exc).__name__}: {exc}"
         ) from None
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a valid tinytorch checkpoint: {exc}") from None
     meta = _decode_meta(path, arrays.pop(META_KEY, None))
     return arrays, meta
+
+
+def _read_archive(path: Path) -> dict[str, np.ndarray]:
+    """Every member of the .npz at ``path``, read in full (so CRC errors show up here)."""
+    with open(path, "rb") as f:
+        if f.read(1) == b"\x80":  # pickle protocols 2+ start with PROTO (0x80)
+            raise ValueError(
+                "it is a pickle (the book's format?). tinytorch checkpoints are .npz archives "
+                "of arrays with JSON metadata and are never unpickled: loading a pickle can "
+                "run arbitrary code"
+            )
+        f.seek(0)
+        try:
+            archive = np.load(f, allow_pickle=False)
+        except ValueError:  # NumPy's "contains pickled data": neither a zip nor an .npy
+            raise ValueError("unrecognised content (neither a .npz archive nor .npy)") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single NumPy array, not a checkpoint archive")
+        with archive:
+            return {name: archive[name] for name in archive.files}
 
 
 def _decode_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:

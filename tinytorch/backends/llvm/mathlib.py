@@ -6,13 +6,15 @@ classic Cephes single-precision algorithms written with plain arithmetic, ``floo
 manipulation, which the loop vectorizer turns into AVX2/AVX-512 code:
 
 * ``exp``: range reduction x = n·ln2 + r, a degree-6 polynomial for e^r, and 2^n built in the
-  exponent bits. Max error about 2 ulp; inputs above 88.72 give inf, below -87.33 give 0
-  (float32 denormal results are flushed to zero); NaN stays NaN.
-* ``log``: split x = m·2^e with m in [√½, √2), a degree-9 polynomial in m-1. About 2 ulp for
-  normal numbers; 0 gives -inf, negatives NaN, inf inf; denormal inputs are not exact.
+  exponent bits (in two halves, so that results near overflow and subnormal results come out
+  right). Measured max error 1.0 ulp; overflow to inf past 88.7228 and gradual underflow to
+  subnormals and 0 (below -103.97) as in NumPy; NaN stays NaN.
+* ``log``: split x = m·2^e with m in [√½, √2), a degree-9 polynomial in m-1. Measured 0.8 ulp
+  over all positive floats, subnormals included; 0 gives -inf, negatives NaN, inf inf.
 * ``tanh``: an odd polynomial for |x| < 0.625 (no cancellation near 0), else
-  1 - 2/(e^{2|x|} + 1) with the sign restored. About 2-3 ulp.
+  1 - 2/(e^{2|x|} + 1), with x's sign. Measured 1.3 ulp.
 * ``sigmoid``: the book's stable two-branch form, e = e^{-|x|}, x ≥ 0 ? 1/(1+e) : e/(1+e).
+  Measured 2.3 ulp.
 
 float64 kernels call LLVM's intrinsics (scalar libm calls: exact, not vectorized).
 ``tests/backends/test_llvm_mathlib.py`` measures these errors against NumPy.

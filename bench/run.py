@@ -1,0 +1,299 @@
+"""Benchmarks: every workload on both backends, NumPy by hand and PyTorch (when installed),
+in one process, so the numbers that are compared were measured side by side.
+
+    python bench/run.py                 # all workloads, writes bench/RESULTS.md
+    python bench/run.py --only W5 W7    # some of them
+    python bench/run.py --quick         # fewer repetitions (a smoke run)
+
+The machine is shared and noisy, so the report is about *ratios within this run*; each
+timing is the median of repeated runs. "cold" is the first call with empty plan and kernel
+caches (passes + code generation + run); "warm" is the median of later calls. Everything is
+float32 and single-threaded (our kernel threads, BLAS and PyTorch all set to one thread)
+unless a row says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread everywhere, set before NumPy (and its BLAS) load. OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE, if set, are left alone.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TINYTORCH_THREADS", "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import tinytorch  # noqa: E402
+from tinytorch import Tensor  # noqa: E402
+from tinytorch.backends.llvm.kernels import kernel_cache  # noqa: E402
+from tinytorch.runtime import plan_cache  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # PyTorch is an optional peer, never a dependency
+    torch = None
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+@dataclass
+class Row:
+    workload: str
+    variant: str
+    warm_ms: float
+    cold_ms: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+
+    def add(self, *args, **kwargs) -> Row:
+        row = Row(*args, **kwargs)
+        self.rows.append(row)
+        cold = f"{row.cold_ms:10.3f}" if row.cold_ms is not None else f"{'':>10}"
+        print(f"  {row.workload:<5} {row.variant:<34} warm {row.warm_ms:10.4f} ms   cold {cold}"
+              f" ms  {row.note}", flush=True)  # fmt: skip
+        return row
+
+    def verdict(self, text: str, ok: bool) -> None:
+        line = f"{'MET ' if ok else 'MISSED'} {text}"
+        self.verdicts.append(line)
+        print(f"  -> {line}", flush=True)
+
+
+def median_ms(fn: Callable[[], object], repeat: int, min_time: float = 0.0) -> float:
+    """Median wall time of ``fn`` in ms over ``repeat`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeat or time.perf_counter() - start < min_time:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def cold_ms(fn: Callable[[], object]) -> float:
+    plan_cache.clear()
+    kernel_cache.clear()
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1e3
+
+
+def on(backend: str, fn: Callable[[], object]) -> Callable[[], object]:
+    def run():
+        with tinytorch.backend(backend):
+            return fn()
+
+    return run
+
+
+# ---------------------------------------------------------------------- workloads
+def w5_gelu(report: Report, repeat: int) -> None:
+    """GELU(x*a + b) on 4M floats: the fusion showcase (one pass over memory)."""
+    n = 4_000_000
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(n).astype(np.float32)
+    a, b = np.float32(1.5), np.float32(0.5)
+    xt = Tensor(x)
+    c = np.float32(np.sqrt(2 / np.pi))
+
+    def by_hand():
+        h = x * a + b
+        return 0.5 * h * (1 + np.tanh(c * (h + np.float32(0.044715) * h * h * h)))
+
+    def tiny():
+        return (xt * 1.5 + 0.5).gelu().numpy()
+
+    copy = report.add("W5", "copy of 4M floats (memory limit)", median_ms(x.copy, repeat))
+    ours = {}
+    for backend in ("numpy", "llvm"):
+        ours[backend] = report.add("W5", f"tinytorch {backend}", median_ms(on(backend, tiny),
+                                   repeat), cold_ms(on(backend, tiny)))  # fmt: skip
+    report.add("W5", "NumPy by hand", median_ms(by_hand, repeat))
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        report.add(
+            "W5",
+            "PyTorch eager",
+            median_ms(lambda: torch.nn.functional.gelu(tx * 1.5 + 0.5, approximate="tanh"), repeat),
+        )
+    with _threads(None):
+        threaded = median_ms(on("llvm", tiny), repeat)
+    report.add("W5", f"tinytorch llvm, {tinytorch_threads()} threads", threaded, note="(threads)")
+    r = ours["llvm"].warm_ms / copy.warm_ms
+    report.verdict(f"W5 llvm = {r:.2f}x the copy (target <= 2x)", r <= 2.0)
+    s = ours["numpy"].warm_ms / ours["llvm"].warm_ms
+    report.verdict(f"W5 llvm is {s:.1f}x faster than the numpy backend (target >= 3x)", s >= 3)
+
+
+def w7_softmax(report: Report, repeat: int) -> None:
+    """Softmax over the rows of a (4096, 1024) matrix."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4096, 1024)).astype(np.float32)
+    xt = Tensor(x)
+    out = np.empty_like(x)
+    m = np.empty((4096, 1), np.float32)
+    s = np.empty((4096, 1), np.float32)
+
+    def by_hand():
+        np.max(x, axis=1, keepdims=True, out=m)
+        np.subtract(x, m, out=out)
+        np.exp(out, out=out)
+        np.sum(out, axis=1, keepdims=True, out=s)
+        np.divide(out, s, out=out)
+        return out
+
+    def tiny():
+        return xt.softmax(dim=-1).numpy()
+
+    hand = report.add("W7", "NumPy by hand (out= buffers)", median_ms(by_hand, repeat))
+    ours = {}
+    for backend in ("numpy", "llvm"):
+        ours[backend] = report.add("W7", f"tinytorch {backend}", median_ms(on(backend, tiny),
+                                   repeat), cold_ms(on(backend, tiny)))  # fmt: skip
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        report.add("W7", "PyTorch eager", median_ms(lambda: torch.softmax(tx, dim=-1), repeat))
+    r = hand.warm_ms / ours["llvm"].warm_ms
+    report.verdict(f"W7 llvm is {r:.2f}x faster than NumPy by hand (target > 1x)", r > 1)
+
+
+def w6_matmul(report: Report, repeat: int) -> None:
+    """Square matmul: the llvm backend hands it to the same BLAS NumPy uses."""
+    rng = np.random.default_rng(2)
+    for n in (256, 512, 1024):
+        a = rng.standard_normal((n, n)).astype(np.float32)
+        b = rng.standard_normal((n, n)).astype(np.float32)
+        ta, tb = Tensor(a), Tensor(b)
+        reps = max(3, repeat // (n // 256))
+        base = report.add("W6", f"NumPy matmul {n}", median_ms(lambda a=a, b=b: a @ b, reps))
+        ours = report.add(
+            "W6",
+            f"tinytorch llvm {n}",
+            median_ms(on("llvm", lambda ta=ta, tb=tb: (ta @ tb).numpy()), reps),
+        )
+        if torch is not None:
+            x, y = torch.from_numpy(a), torch.from_numpy(b)
+            report.add("W6", f"PyTorch {n}", median_ms(lambda x=x, y=y: x @ y, reps))
+        r = base.warm_ms / ours.warm_ms
+        report.verdict(f"W6 {n}: llvm at {r:.2f}x the NumPy matmul (target >= 0.9x)", r >= 0.9)
+
+
+def w0_overhead(report: Report, repeat: int) -> None:
+    """Per-call overhead of a cached one-kernel graph on 16 elements."""
+    x = Tensor(np.ones(16, np.float32))
+    from tinytorch.runtime import realize
+
+    for backend in ("numpy", "llvm"):
+        full = median_ms(on(backend, lambda: (x * 2.0 + 1.0).numpy()), repeat * 50, 0.5)
+        report.add("W0", f"{backend}: build 2 ops + realize", full)
+        graphs = [x * 2.0 + 1.0 for _ in range(repeat * 50 + 1)]
+        with tinytorch.backend(backend):
+            realize([graphs[0]._node])
+            t = time.perf_counter()
+            for g in graphs[1:]:
+                realize([g._node])
+            each = (time.perf_counter() - t) / (len(graphs) - 1) * 1e3
+        row = report.add("W0", f"{backend}: realize a cached graph", each)
+        if backend == "llvm":
+            us = row.warm_ms * 1e3
+            report.verdict(
+                f"W0 warm realize of a cached graph {us:.1f} us (target < 30 us)", us < 30
+            )
+    if torch is not None:
+        tx = torch.ones(16)
+        report.add("W0", "PyTorch eager x*2+1", median_ms(lambda: tx * 2.0 + 1.0, repeat * 50))
+
+
+WORKLOADS = {"W0": w0_overhead, "W5": w5_gelu, "W6": w6_matmul, "W7": w7_softmax}
+
+
+class _threads:
+    """Temporarily use all cores for our kernels (a row marked "(threads)")."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+
+    def __enter__(self) -> None:
+        self.old = os.environ.get("TINYTORCH_THREADS")
+        if self.n is None:
+            os.environ.pop("TINYTORCH_THREADS", None)
+        else:
+            os.environ["TINYTORCH_THREADS"] = str(self.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.old is not None:
+            os.environ["TINYTORCH_THREADS"] = self.old
+
+
+def tinytorch_threads() -> int:
+    from tinytorch.backends.llvm.executable import thread_count
+
+    old = os.environ.pop("TINYTORCH_THREADS", None)
+    try:
+        return thread_count()
+    finally:
+        if old is not None:
+            os.environ["TINYTORCH_THREADS"] = old
+
+
+def write_markdown(report: Report, args: argparse.Namespace) -> None:
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `python bench/run.py` on {time.strftime('%Y-%m-%d %H:%M')} "
+        f"({cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy "
+        f"{np.__version__}, PyTorch {torch.__version__ if torch else 'not installed'}).",
+        "Median of repeated runs; cold = first call with empty caches (passes + codegen).",
+        "Single thread unless the row says (threads). The machine is shared: compare ratios "
+        "within this table, not absolute times across runs.",
+        "",
+        "| workload | variant | warm ms | cold ms | note |",
+        "|---|---|---:|---:|---|",
+    ]
+    for r in report.rows:
+        cold = f"{r.cold_ms:.3f}" if r.cold_ms is not None else ""
+        lines.append(f"| {r.workload} | {r.variant} | {r.warm_ms:.4f} | {cold} | {r.note} |")
+    lines += ["", "## Targets", ""] + [f"- {v}" for v in report.verdicts] + [""]
+    out = Path(args.output)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out)  # never a half-written results file
+    print(f"\nwrote {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
+    parser.add_argument("--output", default=str(RESULTS), help="markdown results file")
+    args = parser.parse_args(argv)
+    repeat = 3 if args.quick else 15
+    report = Report()
+    for name in args.only or sorted(WORKLOADS):
+        print(f"{name}: {WORKLOADS[name].__doc__.splitlines()[0]}", flush=True)
+        WORKLOADS[name](report, repeat)
+    write_markdown(report, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
