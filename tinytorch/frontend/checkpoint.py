@@ -196,6 +196,9 @@ def _unpack(path: Any, arrays: Mapping[str, np.ndarray], meta: dict[str, Any]) -
         isinstance(v, list) for v in meta["history"].values()
     ):
         raise TypeError("history must map names to lists")
+    for key, kind in (("epoch", int), ("step", int), ("training_mode", bool)):
+        if not isinstance(meta[key], kind):
+            raise TypeError(f"{key} must be {kind.__name__}, got {meta[key]!r}")
     state = dict(meta)
     state.pop("format", None)
     state.pop("version", None)

@@ -41,10 +41,17 @@ if TYPE_CHECKING:
 Scalar = (numbers.Real, np.bool_)
 
 
-def _T():
-    from tinytorch.frontend.tensor import Tensor
+_TENSOR: Any = None
 
-    return Tensor
+
+def _T():
+    """The Tensor class (imported late: tensor.py imports this module)."""
+    global _TENSOR
+    if _TENSOR is None:
+        from tinytorch.frontend.tensor import Tensor
+
+        _TENSOR = Tensor
+    return _TENSOR
 
 
 def _wrap(node, parents: Sequence[Any], label: str | None = None) -> Tensor:
@@ -252,32 +259,33 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     for x in (a, b):
         if not isinstance(x, T):
             raise TypeError(f"Expected Tensor for matrix multiplication, got {type(x)}")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(
-            f"Cannot perform matrix multiplication on a 0-d tensor: {a.shape} @ {b.shape}"
-        )
-    k_a = a.shape[-1]
-    k_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    na, nb = a._node, b._node
+    sa, sb = na.shape, nb.shape
+    if not sa or not sb:
+        raise ShapeError(f"Cannot perform matrix multiplication on a 0-d tensor: {sa} @ {sb}")
+    k_a = sa[-1]
+    k_b = sb[-2] if len(sb) >= 2 else sb[0]
     if k_a != k_b:
         raise ShapeError(
-            f"Cannot perform matrix multiplication: {a.shape} @ {b.shape}. "
+            f"Cannot perform matrix multiplication: {sa} @ {sb}. "
             f"Inner dimensions must match: {k_a} ≠ {k_b}"
         )
-    dtype = promote(a.dtype, b.dtype)
+    dtype = promote(na.dtype, nb.dtype)
     if dtype == "bool":
         dtype = "int64"
-    na, nb = B.cast(a._node, dtype), B.cast(b._node, dtype)
-    if a.ndim == 1:
+    na, nb = B.cast(na, dtype), B.cast(nb, dtype)
+    if len(sa) == 1:
         na = B.reshape(na, (1, k_a))
-    if b.ndim == 1:
+    if len(sb) == 1:
         nb = B.reshape(nb, (k_b, 1))
-    batch = broadcast_shapes(na.shape[:-2], nb.shape[:-2], op="@")
-    na = B.expand(na, batch + na.shape[-2:])
-    nb = B.expand(nb, batch + nb.shape[-2:])
+    if na.ndim != 2 or nb.ndim != 2:  # batch dimensions broadcast against each other
+        batch = broadcast_shapes(na.shape[:-2], nb.shape[:-2], op="@")
+        na = B.expand(na, batch + na.shape[-2:])
+        nb = B.expand(nb, batch + nb.shape[-2:])
+    else:
+        batch = ()
     out = B.make("matmul", (na, nb))
-    final = (
-        batch + ((a.shape[-2],) if a.ndim >= 2 else ()) + ((b.shape[-1],) if b.ndim >= 2 else ())
-    )
+    final = batch + ((sa[-2],) if len(sa) >= 2 else ()) + ((sb[-1],) if len(sb) >= 2 else ())
     return _wrap(B.reshape(out, final) if out.shape != final else out, [a, b], "MatmulBackward")
 
 

@@ -76,6 +76,7 @@ class Optimizer:
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Tensor")
         self.lr: float = 0.0
         self.step_count = 0
+        self._scalars: dict[tuple[str, str], Tensor] = {}
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient (``grad = None``: no memory until backward)."""
@@ -95,7 +96,7 @@ class Optimizer:
 
     @user_op("optimizer.step")
     def _build(self) -> list[Update]:
-        self._scalars: dict[tuple[str, str], Tensor] = {}
+        self._scalars = {}  # fresh per-step numbers for this step
         return self._updates()
 
     # ------------------------------------------------------- for subclasses
@@ -166,6 +167,13 @@ class Optimizer:
         if state.get("type") != type(self).__name__:
             return [f"it was saved from {state.get('type')}, this is {type(self).__name__}"]
         problems = []
+        known = self.hyperparameters()
+        for key, value in state.get("hyperparameters", {}).items():
+            numbers_ok = all(isinstance(v, numbers.Real) for v in np.ravel(value))
+            if key not in known or not numbers_ok or np.shape(value) != np.shape(known[key]):
+                problems.append(f"setting {key}={value!r} does not apply to this optimizer")
+        if not isinstance(state.get("step_count"), int):
+            problems.append(f"step_count {state.get('step_count')!r} is not an integer")
         buffers = state.get("buffers", {})
         for name in self.state_names:
             saved = buffers.get(name)
