@@ -222,7 +222,85 @@ def w0_overhead(report: Report, repeat: int) -> None:
         report.add("W0", "PyTorch eager x*2+1", median_ms(lambda: tx * 2.0 + 1.0, repeat * 50))
 
 
-WORKLOADS = {"W0": w0_overhead, "W5": w5_gelu, "W6": w6_matmul, "W7": w7_softmax}
+def w1_mlp_step(report: Report, repeat: int) -> None:
+    """One training step of an MLP 64-128-ReLU-10 on TinyDigits batches of 64 (CE + SGD)."""
+    from tinytorch.frontend.datasets.tinydigits import load_tinydigits
+
+    x_train, y_train, _, _ = load_tinydigits()
+    xb = np.asarray(x_train, np.float32).reshape(len(x_train), -1)[:64]
+    yb = np.asarray(y_train, np.int64)[:64]
+    rng = np.random.default_rng(3)
+    w1 = (rng.standard_normal((64, 128)) * 0.125).astype(np.float32)
+    w2 = (rng.standard_normal((128, 10)) * 0.088).astype(np.float32)
+
+    def tiny_step(model_opt_loss):
+        model, opt, loss_fn = model_opt_loss
+
+        def step():
+            loss = loss_fn(model(Tensor(xb)), Tensor(yb))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.item()
+
+        return step
+
+    def fresh():
+        model = tinytorch.Sequential(tinytorch.Linear(64, 128), tinytorch.ReLU(),
+                                     tinytorch.Linear(128, 10))  # fmt: skip
+        model.layers[0].weight.data, model.layers[2].weight.data = w1.copy(), w2.copy()
+        return model, tinytorch.SGD(model.parameters(), lr=0.1), tinytorch.CrossEntropyLoss()
+
+    ours = {}
+    for backend in ("numpy", "llvm"):
+        with tinytorch.backend(backend):
+            cold_step = tiny_step(fresh())
+            cold = cold_ms(cold_step)
+            warm_step = tiny_step(fresh())
+            ours[backend] = report.add(
+                "W1", f"tinytorch {backend}", median_ms(on(backend, warm_step), repeat * 4), cold
+            )
+    if torch is not None:
+        tm = torch.nn.Sequential(
+            torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+        )
+        topt = torch.optim.SGD(tm.parameters(), lr=0.1)
+        tx, ty = torch.from_numpy(xb), torch.from_numpy(yb)
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def torch_step():
+            loss = lossf(tm(tx), ty)
+            loss.backward()
+            topt.step()
+            topt.zero_grad()
+            return loss.item()
+
+        peer = report.add("W1", "PyTorch eager", median_ms(torch_step, repeat * 4))
+        r = ours["llvm"].warm_ms / peer.warm_ms
+        report.verdict(f"W1 llvm step = {r:.2f}x PyTorch eager (target <= 2x)", r <= 2)
+    with tinytorch.backend("llvm"), tinytorch.profile() as prof:
+        step = tiny_step(fresh())
+        step()
+        step()
+        t = time.perf_counter()
+        step()
+        total = (time.perf_counter() - t) * 1e3
+    kernels = sum(r.seconds for r in prof.records) * 1e3 / 3
+    report.add(
+        "W1",
+        "llvm: time inside kernels/BLAS",
+        kernels,
+        note=f"of {total:.3f} ms per step; the rest is graph building and dispatch",
+    )
+
+
+WORKLOADS = {
+    "W0": w0_overhead,
+    "W1": w1_mlp_step,
+    "W5": w5_gelu,
+    "W6": w6_matmul,
+    "W7": w7_softmax,
+}
 
 
 class _threads:
