@@ -56,7 +56,7 @@ class KernelSource:
     outer: int  # the extent of the first kept axis (what start/stop range over)
 
 
-def finish_ir(text: str, name: str) -> str:
+def finish_ir(text: str, names: Sequence[str]) -> str:
     """Two code-generation choices applied to the finished IR text:
 
     * ``contract`` on float add/sub/mul lets LLVM fuse a*b+c into one FMA instruction (one
@@ -69,7 +69,8 @@ def finish_ir(text: str, name: str) -> str:
     from tinytorch.backends.llvm.jit import get_jit
 
     if "+avx512f" in get_jit().host.features:
-        text = re.sub(rf'(define void @"{name}"\([^)]*\))', r"\1 #0", text, count=1)
+        for name in names:
+            text = re.sub(rf'(define void @"{name}"\([^)]*\))', r"\1 #0", text, count=1)
         text += '\nattributes #0 = { "prefer-vector-width"="512" }\n'
     return text
 
@@ -111,8 +112,12 @@ class KernelBuilder:
                 raise Unsupported(f"op {m.op!r} has no LLVM emitter")
 
     # ------------------------------------------------------------------ driver
-    def build(self) -> KernelSource:
-        self.module = ir.Module(name=self.name)
+    def build(self, module: ir.Module | None = None) -> KernelSource:
+        """Emit the kernel as a function of ``module`` (a new module if None: then the
+        source's IR is a complete, finished module; otherwise call :func:`finish_ir` on the
+        shared module's text once every kernel is in it)."""
+        own = module is None
+        self.module = ir.Module(name=self.name) if own else module
         arg_types = [I64, I64] + [TYPES[n.dtype][1].as_pointer()
                                   for n in [self.root, *self.args]]  # fmt: skip
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), arg_types), self.name)
@@ -135,7 +140,8 @@ class KernelBuilder:
             self._row_body({})
         self.b.ret_void()
         outer = self.space[kept[0]] if kept else 1
-        return KernelSource(self.name, finish_ir(str(self.module), self.name), self.args, outer)
+        text = finish_ir(str(self.module), [self.name]) if own else ""
+        return KernelSource(self.name, text, self.args, outer)
 
     def _outer_loops(self, kept, k, fixed, start, stop):
         lo, hi = (start, stop) if k == 0 else (0, self.space[kept[k]])

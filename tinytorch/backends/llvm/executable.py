@@ -128,9 +128,12 @@ class LLVMExecutable(Executable):
         self.position = {id(n): k for k, n in enumerate(graph.nodes)}
         self.steps: list[tuple] = []
         self.fallbacks: list[str] = []
-        for unit in _units(graph):
-            if len(unit) > 1 or "group" in unit[0].meta:
-                kernel = self._compile(unit)
+        units = _units(graph)
+        fused = [u for u in units if len(u) > 1 or "group" in u[0].meta]
+        kernels = dict(zip(map(id, fused), kernel_cache.get_many(fused), strict=True))
+        for unit in units:
+            if id(unit) in kernels:
+                kernel = self._accept(unit, kernels[id(unit)])
                 if kernel is not None:
                     args = [self.position[id(a)] for a in group_args(unit)]
                     root = unit[-1]
@@ -150,19 +153,20 @@ class LLVMExecutable(Executable):
         self.steps = [s for s in self.steps
                       if not (s[0] == "numpy" and s[1].op == "const" and s[2] not in read)]
 
-    def _compile(self, unit: list[Node]) -> Kernel | None:
-        try:
-            return kernel_cache.get(unit)
-        except Unsupported as exc:
-            reason = f"llvm: runs on NumPy ({exc})"
-        except Exception as exc:  # an LLVM failure must not take the process down
+    def _accept(self, unit: list[Node], built: Kernel | Exception) -> Kernel | None:
+        """The kernel, or None after recording why the group runs on NumPy instead."""
+        if isinstance(built, Kernel):
+            return built
+        if isinstance(built, Unsupported):
+            reason = f"llvm: runs on NumPy ({built})"
+        else:  # an LLVM failure must not take the process down
             lines = sorted({short_src(n.src) for n in unit if n.src})
-            reason = f"llvm: compile failed, runs on NumPy ({type(exc).__name__}: {exc})"
+            reason = f"llvm: compile failed, runs on NumPy ({type(built).__name__}: {built})"
             warnings.warn(
                 f"kernel of {' '.join(n.op for n in unit)} (from {', '.join(lines)}) failed to "
-                f"compile and runs on NumPy: {exc}",
+                f"compile and runs on NumPy: {built}",
                 KernelCompileWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         for n in unit:
             n.meta["fusion"] = f"{n.meta.get('fusion', '')}; {reason}"

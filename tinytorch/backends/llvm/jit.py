@@ -46,12 +46,18 @@ class Jit:
         pto = llvm.create_pipeline_tuning_options(speed_level=self.host.opt_level)
         pto.loop_vectorization = True
         pto.slp_vectorization = True
-        pto.loop_unrolling = True
+        pto.loop_unrolling = False  # halves compile time; vectorized loops stay fast
         builder = llvm.create_pass_builder(self.target_machine, pto)
         builder.getModulePassManager().run(module, builder)
 
     def compile(self, ir_text: str, name: str) -> tuple[int, llvm.ModuleRef]:
         """Parse, verify, optimize and load ``ir_text``; return the address of ``name``."""
+        addresses, module = self.compile_many(ir_text, [name])
+        return addresses[0], module
+
+    def compile_many(self, ir_text: str, names: list[str]) -> tuple[list[int], llvm.ModuleRef]:
+        """One module with many kernels: one optimization run and one load for all of them
+        (most of a compile's cost is per module, not per function)."""
         module = llvm.parse_assembly(ir_text)
         module.triple = llvm.get_default_triple()
         module.data_layout = self.data_layout
@@ -60,8 +66,8 @@ class Jit:
         with _lock:
             self.engine.add_module(module)
             self.engine.finalize_object()
-            address = self.engine.get_function_address(name)
-        return address, module
+            addresses = [self.engine.get_function_address(n) for n in names]
+        return addresses, module
 
     def release(self, module: llvm.ModuleRef) -> None:
         """Unload a module whose kernels nobody can call any more."""

@@ -14,32 +14,44 @@ import ctypes
 import hashlib
 from collections.abc import Sequence
 
-from tinytorch.backends.llvm.codegen import KernelBuilder
+from tinytorch.backends.llvm.codegen import KernelBuilder, finish_ir
 from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.ir.node import Node
 
 
-class Kernel:
-    def __init__(self, name: str, source, address: int, module) -> None:
-        self.name = name
-        self.source = source  # KernelSource: IR text, argument nodes, outer extent
-        self.address = address
-        self._module = module
-        nargs = 1 + len(source.args)
-        self.cfunc = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
-                                      *([ctypes.c_void_p] * nargs))(address)  # fmt: skip
+class LoadedModule:
+    """Machine code loaded in the JIT; unloaded when the last kernel in it is dropped."""
 
-    def optimized_ir(self) -> str:
-        """The LLVM IR after optimization (to check, e.g., that it vectorized)."""
-        return str(self._module)
+    def __init__(self, module) -> None:
+        self.module = module
 
     def __del__(self) -> None:
-        module, self._module = getattr(self, "_module", None), None
+        module, self.module = getattr(self, "module", None), None
         if module is not None:
             try:
                 get_jit().release(module)
             except Exception:  # interpreter shutdown
                 pass
+
+
+class Kernel:
+    def __init__(self, name: str, source, address: int, loaded: LoadedModule) -> None:
+        self.name = name
+        self.source = source  # KernelSource: IR text, argument nodes, outer extent
+        self.address = address
+        self._loaded = loaded  # keeps the machine code alive as long as this kernel
+        nargs = 1 + len(source.args)
+        self.cfunc = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
+                                      *([ctypes.c_void_p] * nargs))(address)  # fmt: skip
+
+    def optimized_ir(self) -> str:
+        """The optimized LLVM IR of this kernel's function (to check it vectorized)."""
+        text = str(self._loaded.module)
+        start = text.find(f'@"{self.name}"(') if f'@"{self.name}"(' in text else text.find(
+            f"@{self.name}(")  # fmt: skip
+        start = text.rfind("define", 0, start)
+        end = text.find("\n}\n", start)
+        return text[start : end + 3] if start >= 0 and end > 0 else text
 
 
 def group_args(members: Sequence[Node]) -> list[Node]:
@@ -83,21 +95,75 @@ class KernelCache:
         self.compiled = 0
 
     def get(self, members: Sequence[Node]) -> Kernel:
+        """The kernel for one group (compiling it if needed); raises if it cannot be built."""
+        result = self.get_many([members])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def get_many(self, groups: Sequence[Sequence[Node]]) -> list[Kernel | Exception]:
+        """Kernels for many groups at once: every group not in the cache is generated into
+        ONE LLVM module and compiled together. A group the generator cannot build, or a
+        module that fails to compile, yields the exception in that group's place (a failed
+        module is retried kernel by kernel, so one bad kernel does not sink the others)."""
         jit = get_jit()
-        key = (group_signature(members), jit.host)
-        kernel = self._data.get(key)
-        if kernel is not None:
-            self._data.move_to_end(key)
-            return kernel
-        name = "k_" + hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        source = KernelBuilder(members, name).build()
-        address, module = jit.compile(source.ir, name)
-        kernel = Kernel(name, source, address, module)
+        results: list[Kernel | Exception | None] = [None] * len(groups)
+        todo: dict[tuple, list[int]] = {}
+        for k, members in enumerate(groups):
+            key = (group_signature(members), jit.host)
+            kernel = self._data.get(key)
+            if kernel is not None:
+                self._data.move_to_end(key)
+                results[k] = kernel
+            else:
+                todo.setdefault(key, []).append(k)
+        if todo:
+            built = self._build(list(todo), [groups[ks[0]] for ks in todo.values()])
+            for (key, ks), kernel in zip(todo.items(), built, strict=True):
+                for k in ks:
+                    results[k] = kernel
+                if isinstance(kernel, Kernel):
+                    self._data[key] = kernel
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+        return results  # type: ignore[return-value]
+
+    def _build(self, keys: list[tuple], groups: list[Sequence[Node]]) -> list:
+        from llvmlite import ir
+
+        module = ir.Module(name="tinytorch_kernels")
+        sources: list = []
+        for key, members in zip(keys, groups, strict=True):
+            name = "k_" + hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+            try:
+                sources.append(KernelBuilder(members, name).build(module))
+            except Exception as exc:  # Unsupported, or a generator bug: NumPy runs it
+                sources.append(exc)
+        ok = [src for src in sources if not isinstance(src, Exception)]
+        if not ok:
+            return sources
+        names = [src.name for src in ok]
+        try:
+            addresses, llmod = get_jit().compile_many(finish_ir(str(module), names), names)
+        except Exception:
+            if len(ok) == 1:
+                raise
+            return [src if isinstance(src, Exception) else self._build_alone(src, m)
+                    for src, m in zip(sources, groups, strict=True)]  # fmt: skip
+        loaded = LoadedModule(llmod)
+        self.compiled += len(ok)
+        found = dict(zip(names, addresses, strict=True))
+        return [src if isinstance(src, Exception)
+                else Kernel(src.name, src, found[src.name], loaded) for src in sources]  # fmt: skip
+
+    def _build_alone(self, src, members) -> Kernel | Exception:
+        try:
+            source = KernelBuilder(members, src.name).build()
+            address, llmod = get_jit().compile(source.ir, source.name)
+        except Exception as exc:
+            return exc
         self.compiled += 1
-        self._data[key] = kernel
-        while len(self._data) > self.capacity:
-            self._data.popitem(last=False)
-        return kernel
+        return Kernel(source.name, source, address, LoadedModule(llmod))
 
     def __len__(self) -> int:
         return len(self._data)
