@@ -153,7 +153,10 @@ class Capture:
                 rows.append((("input", len(self.sources), n.shape, n.dtype), ()))
                 self.sources.append(n)
             else:
-                rows.append((n.key, tuple(index[id(i)] for i in n.inputs)))
+                # The user's line is part of the key: a plan's nodes report their lines in
+                # errors and profiles, so the same structure written elsewhere gets its own
+                # plan (its kernels are still shared: the kernel cache ignores lines).
+                rows.append((n.key, n.src, tuple(index[id(i)] for i in n.inputs)))
         self.signature = (tuple(rows), tuple(index[id(o)] for o in self.outputs))
 
     def graph(self) -> Graph:

@@ -132,6 +132,8 @@ def _companions(capture: Capture, seen: set[int]) -> list[Node]:
     computation with ``capture`` and need at most COMPANION_LIMIT more nodes: the loss
     beside the parameter updates, say. (Only recent tensors are considered, so a program
     holding thousands of pending tensors does not pay for them at every realization.)"""
+    if not _observed:
+        return []
     captured = {id(n) for n in capture.order}
     found = []
     for owner_ref, node_ref in _observed:

@@ -15,6 +15,8 @@ class LLVMBackend(Backend):
         return LLVMExecutable(graph)
 
     def config(self) -> tuple:
-        from tinytorch.backends.llvm.jit import get_jit
+        if not hasattr(self, "_config"):
+            from tinytorch.backends.llvm.jit import get_jit
 
-        return (get_jit().host,)
+            self._config = (get_jit().host,)
+        return self._config

@@ -124,6 +124,22 @@ class KernelBuilder:
         for a in fn.args[2:]:
             a.add_attribute("noalias")
         self.fn = fn
+        kept = [d for d in range(len(self.space)) if d not in self.axes]
+        try:
+            self._emit_body(fn, kept)
+        except Exception:
+            # An op found unsupported half-way (integer pow) leaves a function without its
+            # last blocks; in a module shared with other kernels that would make the whole
+            # module fail to parse. Take it out again before reporting the failure.
+            if not own:
+                del self.module.globals[fn.name]
+            raise
+        outer = self.space[kept[0]] if kept else 1
+        text = finish_ir(str(self.module), [self.name]) if own else ""
+        return KernelSource(self.name, text, self.args, outer)
+
+    def _emit_body(self, fn: ir.Function, kept: list[int]) -> None:
+        """The entry block, the loops over the kept axes and the row body, the return."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
         self.math = MathLib(self.module, self.b)
@@ -132,16 +148,12 @@ class KernelBuilder:
         self.acc_slots = {id(r): self.b.alloca(TYPES[r.dtype][0], name=f"acc.{r.op}")
                           for r in self.reduces}  # fmt: skip
         self.accs: dict[int, ir.Value] = {}
-        kept = [d for d in range(len(self.space)) if d not in self.axes]
         start, stop = fn.args[0], fn.args[1]
         if kept:
             self._outer_loops(kept, 0, {}, start, stop)
         else:
             self._row_body({})
         self.b.ret_void()
-        outer = self.space[kept[0]] if kept else 1
-        text = finish_ir(str(self.module), [self.name]) if own else ""
-        return KernelSource(self.name, text, self.args, outer)
 
     def _outer_loops(self, kept, k, fixed, start, stop):
         lo, hi = (start, stop) if k == 0 else (0, self.space[kept[k]])
@@ -354,6 +366,8 @@ class KernelBuilder:
         if self.is_float(dtype):
             name = "llvm.maximum" if op == "max" else "llvm.minimum"
             return self.b.call(self.intrinsic(name, a, 2), [a, c])
+        if dtype == "bool":  # a signed i1 reads true as -1: the max of bools is "or"
+            return self.b.or_(a, c) if op == "max" else self.b.and_(a, c)
         cmp = self.b.icmp_signed(">" if op == "max" else "<", a, c)
         return self.b.select(cmp, a, c)
 
@@ -449,8 +463,11 @@ class KernelBuilder:
             return self.const(0, dtype)
         if self.is_float(dtype):
             return self.const(float("-inf") if op == "max" else float("inf"), dtype)
+        if dtype == "bool":  # the identity of "or" is False, of "and" True
+            return self.const(op == "min", dtype)
         bits = TYPES[dtype][0].width
-        return ir.Constant(TYPES[dtype][0], -(2 ** (bits - 1)) if op == "max" else 2 ** (bits - 1) - 1)
+        lowest, highest = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        return ir.Constant(TYPES[dtype][0], lowest if op == "max" else highest)
 
     def _combine(self, op: str, acc, v, dtype: str):
         if op == "sum":

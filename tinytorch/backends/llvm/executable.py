@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
 from tinytorch.ir.printer import short_src
 from tinytorch.ir.registry import get
-
 
 # A kernel is split across threads only when it is big enough to pay for the hand-off
 # (measured: below ~100k elements the split costs more than it saves).
@@ -49,8 +48,11 @@ def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> N
     the GIL during the call, so the threads run in parallel. Steps run one after another,
     so these threads never overlap with a multi-threaded BLAS call."""
     global _pool
+    if work < PARALLEL_MIN_ELEMENTS or outer < 2:
+        kernel.cfunc(0, outer, *pointers)
+        return
     threads = min(thread_count(), outer)
-    if threads <= 1 or work < PARALLEL_MIN_ELEMENTS:
+    if threads <= 1:
         kernel.cfunc(0, outer, *pointers)
         return
     if _pool is None or _pool._max_workers < threads:
@@ -65,6 +67,22 @@ def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> N
 
 class KernelCompileWarning(RuntimeWarning):
     """A fused group failed to compile and ran on NumPy instead."""
+
+
+def _get_kernels(units: list[list[Node]]) -> list[Kernel | Exception]:
+    """The kernels of ``units`` from the cache (compiling the new ones together), or for a
+    group that cannot be compiled, the exception saying why. If the batch as a whole fails,
+    each group is tried alone, so that only the ones that really fail run on NumPy."""
+    try:
+        return kernel_cache.get_many(units)
+    except Exception:
+        built: list[Kernel | Exception] = []
+        for unit in units:
+            try:
+                built.append(kernel_cache.get(unit))
+            except Exception as exc:  # an LLVM failure must not take the process down
+                built.append(exc)
+        return built
 
 
 def _units(graph: Graph) -> list[list[Node]]:
@@ -130,20 +148,23 @@ class LLVMExecutable(Executable):
         self.fallbacks: list[str] = []
         units = _units(graph)
         fused = [u for u in units if len(u) > 1 or "group" in u[0].meta]
-        kernels = dict(zip(map(id, fused), kernel_cache.get_many(fused), strict=True))
+        kernels = dict(zip(map(id, fused), _get_kernels(fused), strict=True))
         for unit in units:
             if id(unit) in kernels:
                 kernel = self._accept(unit, kernels[id(unit)])
                 if kernel is not None:
                     args = [self.position[id(a)] for a in group_args(unit)]
                     root = unit[-1]
-                    self.steps.append(("kernel", kernel, self.position[id(root)], args, unit))
+                    work = max([root.size, *(a.size for a in group_args(unit))])
+                    self.steps.append(("kernel", kernel, self.position[id(root)], args, unit,
+                                       root.shape, np.dtype(root.dtype), work))  # fmt: skip
                     continue
             for n in unit:
                 ins = [self.position[id(i)] for i in n.inputs]
                 self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
         self._drop_unread_constants()
         self._plan_frees()
+        self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
 
     def _drop_unread_constants(self) -> None:
         """Constants are inlined into kernels; keep a NumPy step only for those still read
@@ -188,34 +209,41 @@ class LLVMExecutable(Executable):
         values: list = [None] * len(self.graph.nodes)
         for slot, array in zip(self.input_slots, inputs, strict=True):
             values[slot] = array
-        with np.errstate(all="ignore"):
-            for step, frees in zip(self.steps, self.frees, strict=True):
-                start = time.perf_counter() if hook is not None else 0.0
-                if step[0] == "kernel":
-                    _, kernel, out_slot, args, members = step
-                    root = members[-1]
-                    out = np.empty(root.shape, dtype=root.dtype)
-                    arrays = [values[a] for a in args]
-                    arrays = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
-                    pointers = [out.ctypes.data, *(a.ctypes.data for a in arrays)]
-                    work = max(out.size, *(a.size for a in arrays)) if arrays else out.size
-                    _run_kernel(kernel, kernel.source.outer, pointers, work)
-                    values[out_slot] = out
-                    if hook is not None:
-                        hook(members, time.perf_counter() - start, kernel.name)
-                else:
-                    _, node, out_slot, args, fn = step
-                    try:
-                        out = np.asarray(fn(node, *(values[a] for a in args)))
-                    except RealizeError:
-                        raise
-                    except Exception as exc:
-                        raise realize_error(node, exc) from exc
-                    if out.dtype != node.dtype:
-                        out = out.astype(node.dtype)
-                    values[out_slot] = out
-                    if hook is not None:
-                        hook((node,), time.perf_counter() - start, node.op)
-                for p in frees:
-                    values[p] = None
+        if self.has_numpy_steps:  # NaN/inf are values, not warnings (kernels never warn)
+            with np.errstate(all="ignore"):
+                self._run_steps(values, hook)
+        else:
+            self._run_steps(values, hook)
         return [values[s] for s in self.output_slots]
+
+    def _run_steps(self, values: list, hook: Hook | None) -> None:
+        for step, frees in zip(self.steps, self.frees, strict=True):
+            start = time.perf_counter() if hook is not None else 0.0
+            if step[0] == "kernel":
+                _, kernel, out_slot, args, members, shape, dtype, work = step
+                out = np.empty(shape, dtype=dtype)
+                # Kernels assume row-major buffers; `alive` holds any contiguous copy made
+                # here until the call returns (a pointer alone does not keep memory alive).
+                alive = [values[a] for a in args]
+                alive = [x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in alive]
+                pointers = [out.ctypes.data, *(x.ctypes.data for x in alive)]
+                _run_kernel(kernel, kernel.source.outer, pointers, work)
+                del alive
+                values[out_slot] = out
+                if hook is not None:
+                    hook(members, time.perf_counter() - start, kernel.name)
+            else:
+                _, node, out_slot, args, fn = step
+                try:
+                    out = np.asarray(fn(node, *(values[a] for a in args)))
+                except RealizeError:
+                    raise
+                except Exception as exc:
+                    raise realize_error(node, exc) from exc
+                if out.dtype != node.dtype:
+                    out = out.astype(node.dtype)
+                values[out_slot] = out
+                if hook is not None:
+                    hook((node,), time.perf_counter() - start, node.op)
+            for p in frees:
+                values[p] = None

@@ -10,6 +10,7 @@ freed when the last reference goes.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 from collections.abc import Sequence
@@ -28,10 +29,8 @@ class LoadedModule:
     def __del__(self) -> None:
         module, self.module = getattr(self, "module", None), None
         if module is not None:
-            try:
+            with contextlib.suppress(Exception):  # at interpreter shutdown, nothing to free
                 get_jit().release(module)
-            except Exception:  # interpreter shutdown
-                pass
 
 
 class Kernel:

@@ -19,6 +19,10 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_COEF = 0.044715
 GELU_GRAD_LIMIT = 20.0
 
+def _compare_emitter(op: str):
+    return lambda cg, n, a, b: cg.compare(op, a, b, n.inputs[0].dtype)
+
+
 # How each op computes one element in a compiled kernel. ``cg`` is the LLVM backend's code
 # generator (tinytorch/backends/llvm/codegen.py), whose helpers keep these one-liners; the
 # IR layer never imports LLVM. An op missing here runs on NumPy in the llvm backend.
@@ -39,10 +43,7 @@ LLVM = {
     "pow": lambda cg, n, a, b: cg.power(n, a, b),
     "maximum": lambda cg, n, a, b: cg.extremum("max", a, b, n.dtype),
     "minimum": lambda cg, n, a, b: cg.extremum("min", a, b, n.dtype),
-    **{
-        op: (lambda op: lambda cg, n, a, b: cg.compare(op, a, b, n.inputs[0].dtype))(op)
-        for op in ("lt", "le", "gt", "ge", "eq", "ne")
-    },
+    **{op: _compare_emitter(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
     "where": lambda cg, n, c, a, b: cg.b.select(c, a, b),
     "clip": lambda cg, n, x: cg.clip(n, x),
     "cast": lambda cg, n, x: cg.convert(x, n.inputs[0].dtype, n.dtype),
