@@ -13,6 +13,8 @@ from tinytorch import ir  # noqa: F401  (registers the ops)
 from tinytorch.backends import available_backends
 from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
+from tinytorch.frontend.data import DataLoader, Dataset, TensorDataset
+from tinytorch.frontend.datasets import load_mnist, load_tinydigits
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain
 from tinytorch.frontend.layers import Dropout, Flatten, Layer, Linear, Sequential
@@ -42,6 +44,8 @@ __all__ = [
     "BinaryCrossEntropyLoss",
     "CosineSchedule",
     "CrossEntropyLoss",
+    "DataLoader",
+    "Dataset",
     "Dropout",
     "DTypeError",
     "Flatten",
@@ -59,6 +63,7 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Tensor",
+    "TensorDataset",
     "Trainer",
     "available_backends",
     "backend",
@@ -74,6 +79,8 @@ __all__ = [
     "explain",
     "get_pipeline",
     "is_grad_enabled",
+    "load_mnist",
+    "load_tinydigits",
     "log_softmax",
     "no_grad",
     "profile",

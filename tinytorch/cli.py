@@ -24,7 +24,9 @@ notebooks and progress in a classroom; this framework has no notebooks, so only
 from __future__ import annotations
 
 import argparse
+import ast
 import codecs
+import importlib
 import json
 import os
 import random
@@ -39,6 +41,22 @@ from pathlib import Path
 from typing import Any
 
 EXIT_PASSED, EXIT_FAILED, EXIT_SKIPPED = 0, 1, 3
+# The book's modules in order (Module 01 tensor ... 08 data_loader ...).
+CORE_ORDER = [
+    "tensor",
+    "activations",
+    "layers",
+    "losses",
+    "autograd",
+    "optimizers",
+    "training",
+    "data_loader",
+    "spatial",
+    "tokenization",
+    "embeddings",
+    "attention",
+    "transformer",
+]
 FOLDER = re.compile(r"^(\d\d)_(\d{4})_([a-z0-9_]+)$")
 
 
@@ -278,6 +296,35 @@ def run_script(script: Path, extra: list[str]) -> tuple[int, str]:
     return proc.returncode, "".join(captured)
 
 
+def book_imports(m: Milestone) -> list[str]:
+    """The ``tinytorch.core.*`` modules the milestone's scripts import, in module order."""
+    found: set[str] = set()
+    for script in m.scripts:
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "tinytorch.core."
+            ):
+                found.add(node.module)
+    order = [f"tinytorch.core.{name}" for name in CORE_ORDER]
+    return sorted(found, key=lambda mod: (order.index(mod) if mod in order else len(order), mod))
+
+
+def check_imports(m: Milestone) -> list[str]:
+    """Import what the milestone needs, as the book's runner does; return what failed."""
+    print(f"Testing YOUR implementations for milestone {m.number:02d}...")
+    failed = []
+    for module in book_imports(m):
+        short = module.rsplit(".", 1)[-1]
+        try:
+            importlib.import_module(module)
+            print(f"  * {short} import successful")
+        except Exception as exc:  # a learner's module may fail in any way
+            print(f"  x {short} failed to import: {type(exc).__name__}: {exc}")
+            failed.append(module)
+    print()
+    return failed
+
+
 def _banner(m: Milestone, script: Path) -> str:
     title = f" Milestone {m.number:02d} ({m.year}) "
     shown = Path(m.folder.parent.name) / m.folder.name / script.name
@@ -331,14 +378,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             "when": datetime.now().isoformat(timespec="seconds"),
             "scripts": {},
         }
+        missing = check_imports(m)
         for script in m.scripts:
+            if missing:
+                results.append(Result(m, script, "ERROR", 0.0, f"cannot import {missing[0]}"))
+                record["scripts"][script.name] = {"gate": "ERROR", "seconds": 0.0}
+                continue
             print(_banner(m, script), flush=True)
-            start = time.perf_counter()
+            began = time.perf_counter()
             code, output = run_script(script, extra)
-            gate, note = _gate_of(code, output)
-            results.append(Result(m, script, gate, time.perf_counter() - start, note))
+            outcome, note = _gate_of(code, output)
+            results.append(Result(m, script, outcome, time.perf_counter() - began, note))
             record["scripts"][script.name] = {
-                "gate": gate,
+                "gate": outcome,
                 "seconds": round(results[-1].seconds, 2),
             }
             print(flush=True)

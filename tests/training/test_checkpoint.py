@@ -183,3 +183,23 @@ def test_an_optimizer_of_another_kind_is_a_mismatch(saved):
     _, path = saved
     with pytest.raises(ValueError, match="saved from Adam, this is SGD"):
         make_trainer(optimizer=SGD).load_checkpoint(path)
+
+
+def test_tampered_metadata_is_a_value_error(tmp_path):
+    """Metadata with the wrong types (here epoch as a string) is refused before use."""
+    trainer = make_trainer()
+    path = tmp_path / "ckpt.pkl"
+    checkpoint.save_state(
+        path,
+        {
+            "epoch": "three",
+            "step": 0,
+            "model_state": trainer._get_model_state(),
+            "optimizer_state": None,
+            "scheduler_state": None,
+            "history": {},
+            "training_mode": True,
+        },
+    )
+    with pytest.raises(ValueError, match="epoch must be int"):
+        trainer.load_checkpoint(path)

@@ -214,11 +214,24 @@ def test_lr_is_a_plain_writable_attribute():
         (lambda p: SGD([np.zeros(2)]), TypeError),
         (lambda p: Adam([p], betas=(1.0, 0.999)), ValueError),
         (lambda p: Adam([p], betas=0.9), TypeError),
+        (lambda p: SGD([p, p]), ValueError),
     ],
 )
 def test_bad_optimizer_settings_are_refused(make, error):
     with pytest.raises(error):
         make(Tensor(W0, requires_grad=True))
+
+
+def test_a_failed_step_changes_nothing():
+    """A gradient that cannot be applied raises, and neither the step count nor the
+    parameter moves."""
+    p = param_with_grad()
+    opt = Adam([p])
+    p._grad = Tensor(np.ones((3, 3), np.float32))  # sneak in a gradient of the wrong shape
+    with pytest.raises(ValueError):
+        opt.step()
+    assert opt.step_count == 0
+    np.testing.assert_array_equal(p.data, W0)
 
 
 def test_base_optimizer_needs_a_subclass_step():

@@ -41,6 +41,22 @@ def linear_model(seed: int = 0) -> Linear:
     return Linear(3, 1)
 
 
+def test_the_books_import_paths():
+    """§0: the top level re-exports the training names; core.* paths give the same classes."""
+    from tinytorch import SGD as TopSGD
+    from tinytorch import CosineSchedule as TopCosine
+    from tinytorch import MSELoss as TopMSE
+    from tinytorch import Trainer as TopTrainer
+    from tinytorch.core.layers import Dropout as CoreDropout
+    from tinytorch.core.losses import CrossEntropyLoss as CoreCE
+    from tinytorch.core.optimizers import Adam
+    from tinytorch.core.training import Trainer as CoreTrainer
+
+    assert TopTrainer is CoreTrainer is Trainer and TopCosine is CosineSchedule
+    assert TopSGD is SGD and TopMSE is MSELoss and CoreDropout is Dropout
+    assert CoreCE is CrossEntropyLoss and Adam is tinytorch.Adam
+
+
 # ------------------------------------------------------------ CosineSchedule
 @pytest.mark.parametrize("epoch", [0, 1, 25, 50, 75, 99])
 def test_cosine_schedule_follows_the_formula(epoch):

@@ -71,9 +71,13 @@ class Optimizer:
         self.params: list[Tensor] = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
+        seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Tensor")
+            if id(p) in seen:
+                raise ValueError(f"parameter {i} appears twice in the list (it would step twice)")
+            seen.add(id(p))
         self.lr: float = 0.0
         self.step_count = 0
         self._scalars: dict[tuple[str, str], Tensor] = {}
@@ -85,13 +89,18 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter with a gradient: one graph, one realize, then rebind."""
+        count = self.step_count
         self._before_step()
-        with no_grad():
-            updates = self._build()
-        if updates:
-            realize(*(new for _, new in updates))
-            for target, new in updates:
-                target.data = new.data
+        try:
+            with no_grad():
+                updates = self._build()
+            if updates:
+                realize(*(new for _, new in updates))
+        except BaseException:
+            self.step_count = count  # a failed step changes nothing
+            raise
+        for target, new in updates:
+            target.data = new.data
         self._after_step()
 
     @user_op("optimizer.step")

@@ -33,7 +33,7 @@ def _interactive(stream: TextIO) -> bool:
 def format_metrics(metrics: dict[str, Any]) -> str:
     parts = []
     for name, value in metrics.items():
-        if isinstance(value, float) and name.startswith("acc"):
+        if isinstance(value, float) and "acc" in name:
             parts.append(f"{name} {100 * value:5.1f}%")
         elif isinstance(value, float):
             parts.append(f"{name} {value:.4f}")
@@ -68,6 +68,7 @@ class ProgressBar:
         self.metrics: dict[str, Any] = {}
         self.interactive = _interactive(self.stream)
         self._start = time.perf_counter()
+        self._last_draw = 0.0
         self._closed = False
 
     def __iter__(self) -> Iterator[Any]:
@@ -93,7 +94,8 @@ class ProgressBar:
     def update(self, n: int = 1) -> None:
         self.count += n
         if self.interactive:
-            self._draw(end="")
+            if time.perf_counter() - self._last_draw >= 0.05 or self.count == self.total:
+                self._draw(end="")  # redraw at most 20 times a second
         elif self.count in (1, self.total) or self.count % self.every == 0:
             self._draw(end="\n")
 
@@ -119,6 +121,7 @@ class ProgressBar:
         return f"{head}{pos}" + (f"  {metrics}" if metrics else "") + f"  {elapsed:.1f}s"
 
     def _draw(self, end: str) -> None:
+        self._last_draw = time.perf_counter()
         text = self.line()
         if self.interactive:
             text = "\r" + text + "\x1b[K"

@@ -126,12 +126,12 @@ class Trainer:
         self._set_mode(False)
         total_loss, correct, total, num_batches = 0.0, 0, 0, 0
         with no_grad():
-            for inputs, targets in dataloader:
+            for inputs, batch_targets in dataloader:
+                targets = _tensor(batch_targets)
                 outputs = self._forward(inputs)
-                loss = self._criterion(outputs, _tensor(targets))
-                total_loss += float(loss.item())
+                total_loss += float(self._criterion(outputs, targets).item())
                 num_batches += 1
-                hits, count = _correct(outputs.data, np.asarray(_tensor(targets).data))
+                hits, count = _correct(outputs.data, targets.data)
                 correct, total = correct + hits, total + count
         avg_loss = total_loss / num_batches if num_batches else 0.0
         accuracy = correct / total if total else 0.0

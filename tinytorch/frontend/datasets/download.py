@@ -96,7 +96,7 @@ def download_file(
             return destination
         except (OSError, ChecksumError) as exc:
             if _is_offline(exc):
-                raise OfflineError(f"network unreachable ({exc})") from exc
+                raise OfflineError(f"network unreachable: {getattr(exc, 'reason', exc)}") from exc
             errors.append(f"{url}: {exc}")
     raise OSError(f"could not download {name}:\n  " + "\n  ".join(errors))
 

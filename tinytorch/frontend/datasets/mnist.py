@@ -79,8 +79,9 @@ def missing_files_message(directory: Path, reason: str) -> str:
     return (
         f"MNIST is not available: {reason}.\n"
         f"Place these four files (gzip-compressed or not) in {directory}:\n{files}\n"
-        f"(from {MIRRORS[0]} or any MNIST mirror), or point at a directory holding them "
-        "with --data-dir DIR or TINYTORCH_DATA_DIR (files in $TINYTORCH_DATA_DIR/mnist)."
+        f"(from {MIRRORS[0]} or any MNIST mirror),\n"
+        "or point at a directory holding them with --data-dir DIR, or set TINYTORCH_DATA_DIR\n"
+        "(the files then go in $TINYTORCH_DATA_DIR/mnist)."
     )
 
 
@@ -95,14 +96,18 @@ def ensure_mnist_files(
     missing = [name for name, path in found.items() if path is None]
     if missing and not download:
         raise DatasetNotFoundError(
-            missing_files_message(directory, f"missing {', '.join(missing)} (download disabled)")
+            missing_files_message(
+                directory, f"{len(missing)} of its 4 files missing from {directory}, download off"
+            )
         )
     for name in missing:
         try:
             found[name] = download_file(name, directory, MIRRORS, FILES[name], timeout=timeout)
         except OfflineError as exc:
             raise DatasetNotFoundError(
-                missing_files_message(directory, f"missing {name} and {exc}")
+                missing_files_message(
+                    directory, f"{len(missing)} of its 4 files missing from {directory} and {exc}"
+                )
             ) from None
         except (OSError, ValueError) as exc:
             raise DatasetNotFoundError(

@@ -1,0 +1,148 @@
+"""The ``tito`` command: listing milestones, resolving names, running scripts, gate table."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tinytorch import cli
+
+
+def tito(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tinytorch.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TINYTORCH_PROGRESS": "plain", **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """Results go to a temporary cache directory, never the user's."""
+    monkeypatch.setenv("TINYTORCH_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_list_shows_each_milestone_with_its_needs(cache):
+    """Number, name, year, modules, data and last-run status for each existing milestone."""
+    result = tito("milestone", "list", env={"TINYTORCH_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for line in ("01  perceptron  1957", "02  xor", "1969", "03  mlp", "1986"):
+        assert line in out
+    assert "modules 01-08" in out and "TinyDigits (shipped)" in out
+    assert "02_rumelhart_mnist.py" in out and "last run: not run" in out
+    assert not any(line.startswith("04") for line in out.splitlines())  # only what exists
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("01", "01_1957_perceptron"),
+        ("1", "01_1957_perceptron"),
+        ("perceptron", "01_1957_perceptron"),
+        ("XOR", "02_1969_xor"),
+        ("1969", "02_1969_xor"),
+        ("mlp", "03_1986_mlp"),
+        ("backprop", "03_1986_mlp"),
+        ("03_1986_mlp", "03_1986_mlp"),
+    ],
+)
+def test_names_the_book_uses_resolve(name, folder):
+    """Numbers, names, years and folder names all pick the same milestone."""
+    (chosen,) = cli.resolve(name, cli.discover())
+    assert chosen.folder.name == folder
+
+
+def test_all_and_unknown_names():
+    """'all' runs everything in order; an unknown name lists the known ones."""
+    milestones = cli.discover()
+    assert [m.number for m in cli.resolve("all", milestones)] == [1, 2, 3]
+    with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
+        cli.resolve("lenet5", milestones)
+
+
+def test_exit_codes_map_to_gates():
+    """0 + GATE PASSED passes, 1 + GATE FAILED fails, 3 skips; anything else is an error."""
+    assert cli._gate_of(0, "x\nGATE PASSED: acc 99%\n") == ("PASSED", "acc 99%")
+    assert cli._gate_of(1, "GATE FAILED: acc 50%") == ("FAILED", "acc 50%")
+    assert cli._gate_of(3, "SKIPPED: no files") == ("SKIPPED", "no files")
+    assert cli._gate_of(0, "no gate line")[0] == "ERROR"
+    assert cli._gate_of(2, "Traceback ...") == ("ERROR", "exit code 2")
+
+
+def test_run_perceptron_smoke_passes_and_records_the_result(cache):
+    """`tito milestone run 01 --smoke` runs both scripts, prints the table, saves status."""
+    env = {"TINYTORCH_CACHE_DIR": str(cache)}
+    result = tito("milestone", "run", "01", "--smoke", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Linear layer: 2 -> 1" in result.stdout  # the scripts' output is streamed
+    table = result.stdout.rsplit("\nmilestone ", 1)[-1]  # the closing table
+    assert table.count("PASSED") == 2 and "0 failed" in table
+    saved = json.loads((cache / "milestones.json").read_text())
+    assert saved["01_1957_perceptron"]["mode"] == "smoke"
+    assert "2 passed (smoke" in tito("milestone", "list", env=env).stdout
+
+
+def _fake_milestones(root):
+    """A milestone whose first script fails its gate and whose second is skipped."""
+    folder = root / "01_1957_perceptron"
+    folder.mkdir(parents=True)
+    (folder / "01_fails.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+            from tinytorch.cli import gate
+            sys.exit(gate("accuracy", 0.5, 0.95))
+            """
+        )
+    )
+    (folder / "02_skips.py").write_text(
+        "import sys\nfrom tinytorch.cli import skip\nsys.exit(skip('no data here'))\n"
+    )
+
+
+def test_a_failed_gate_makes_tito_fail(tmp_path, cache):
+    """Any FAILED gate gives a non-zero exit; SKIPPED is shown as skipped, not passed."""
+    _fake_milestones(tmp_path / "ms")
+    env = {"TINYTORCH_CACHE_DIR": str(cache), "TINYTORCH_MILESTONES": str(tmp_path / "ms")}
+    result = tito("milestone", "run", "all", env=env)
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "accuracy 50.0% < 95.0%" in result.stdout
+    assert "SKIPPED" in result.stdout and "no data here" in result.stdout
+    assert "0 gates passed, 1 failed, 1 skipped" in result.stdout
+
+
+def test_unknown_backend_and_unknown_milestone_are_clear_errors(cache):
+    """Mistyped arguments stop before anything runs, saying what is valid."""
+    bad_backend = tito("milestone", "run", "01", "--backend", "cuda")
+    assert bad_backend.returncode != 0 and "available: " in bad_backend.stderr
+    bad_name = tito("milestone", "run", "resnet")
+    assert bad_name.returncode != 0 and "Known: 01/perceptron" in bad_name.stderr
+
+
+def test_a_corrupt_results_file_is_ignored(cache):
+    """A damaged milestones.json does not break `tito milestone list`."""
+    cache.mkdir(parents=True)
+    (cache / "milestones.json").write_text("{not json")
+    assert cli.load_status() == {}
+    cli.save_status({"x": {"mode": "full"}})
+    assert json.loads((cache / "milestones.json").read_text()) == {"x": {"mode": "full"}}
+    assert [p.name for p in cache.iterdir()] == ["milestones.json"]  # no temp file left
+
+
+def test_a_missing_module_stops_the_milestone_before_it_runs(tmp_path, cache):
+    """Like the book's runner, tito first imports the tinytorch.core modules a script uses."""
+    folder = tmp_path / "ms" / "04_1998_cnn"
+    folder.mkdir(parents=True)
+    (folder / "01_lecun.py").write_text("from tinytorch.core.spatial import Conv2d\n")
+    env = {"TINYTORCH_CACHE_DIR": str(cache), "TINYTORCH_MILESTONES": str(tmp_path / "ms")}
+    result = tito("milestone", "run", "cnn", env=env)
+    assert result.returncode == 1
+    assert "x spatial failed to import" in result.stdout
+    assert "ERROR" in result.stdout and "cannot import tinytorch.core.spatial" in result.stdout
