@@ -83,3 +83,15 @@ def realize_error(node: Node, exc: BaseException) -> RealizeError:
         src=node.src,
     )
     return err
+
+
+def run_numpy_node(node: Node, kernel: Callable[..., np.ndarray], args: Sequence) -> np.ndarray:
+    """Run one node's registry NumPy kernel: the result in the node's dtype, and any failure
+    as a RealizeError naming the op and the user's line. Both backends run nodes this way."""
+    try:
+        out = np.asarray(kernel(node, *args))
+    except RealizeError:
+        raise
+    except Exception as exc:
+        raise realize_error(node, exc) from exc
+    return out if out.dtype == node.dtype else out.astype(node.dtype)

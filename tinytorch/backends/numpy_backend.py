@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinytorch.backends.base import Backend, Executable, Hook, realize_error
-from tinytorch.ir.errors import RealizeError
+from tinytorch.backends.base import Backend, Executable, Hook, run_numpy_node
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.registry import get
 
@@ -46,16 +45,7 @@ class NumpyExecutable(Executable):
         with np.errstate(all="ignore"):
             for k, node, kernel, args, free in self._steps:
                 start = time.perf_counter() if hook is not None else 0.0
-                try:
-                    out = kernel(node, *(values[a] for a in args))
-                except RealizeError:
-                    raise
-                except Exception as exc:  # any kernel failure names the op and user line
-                    raise realize_error(node, exc) from exc
-                out = np.asarray(out)
-                if out.dtype != node.dtype:
-                    out = out.astype(node.dtype)
-                values[k] = out
+                values[k] = run_numpy_node(node, kernel, [values[a] for a in args])
                 if hook is not None:
                     hook((node,), time.perf_counter() - start, node.op)
                 for s in free:

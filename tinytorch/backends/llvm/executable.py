@@ -17,10 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinytorch.backends.base import Executable, Hook, realize_error
+from tinytorch.backends.base import Executable, Hook, run_numpy_node
 from tinytorch.backends.llvm.codegen import Unsupported
 from tinytorch.backends.llvm.kernels import Kernel, group_args, kernel_cache
-from tinytorch.ir.errors import RealizeError
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
 from tinytorch.ir.printer import short_src
@@ -234,15 +233,7 @@ class LLVMExecutable(Executable):
                     hook(members, time.perf_counter() - start, kernel.name)
             else:
                 _, node, out_slot, args, fn = step
-                try:
-                    out = np.asarray(fn(node, *(values[a] for a in args)))
-                except RealizeError:
-                    raise
-                except Exception as exc:
-                    raise realize_error(node, exc) from exc
-                if out.dtype != node.dtype:
-                    out = out.astype(node.dtype)
-                values[out_slot] = out
+                values[out_slot] = run_numpy_node(node, fn, [values[a] for a in args])
                 if hook is not None:
                     hook((node,), time.perf_counter() - start, node.op)
             for p in frees:
