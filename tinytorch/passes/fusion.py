@@ -5,35 +5,53 @@ four passes over ``x``'s size. A fused kernel computes the whole chain per eleme
 writes once. This pass decides the groups; a backend compiles each group into one kernel
 (the NumPy backend, the reference, just runs the members one by one).
 
-The rules, each recorded as a reason a user can print (:func:`fusion_report`):
+The pass walks the graph from the outputs back to the inputs. A node either joins the kernel
+of its readers or starts a kernel of its own, as its root. The rules, each recorded as a
+reason a user can print (:func:`fusion_report`):
 
-* **Elementwise and broadcast chains fuse.** A producer joins its consumer's kernel and is
+* **Elementwise and broadcast chains fuse.** A producer joins its reader's kernel and is
   recomputed there instead of stored.
 * **Views fuse as index arithmetic.** ``expand``, ``permute``, ``reshape`` and ``slice``
   inside a kernel only change how an element's address is computed.
-* **Elementwise producers fuse into a reduction**, and **a reduction fuses into the
-  elementwise consumers over the same rows** (each kernel has one iteration space F and one
-  set of reduced axes A). ``mean``/``var``/normalise and ``softmax`` become one kernel that,
-  per row, runs one loop per reduction and a last loop writing the result.
-* **Opaque ops stay alone**: ``matmul`` goes to BLAS, ``gather``/``scatter_add``/``concat``
-  to NumPy, and ``argmax`` is not fused.
-* **A value with readers in more than one place is materialized** once rather than recomputed
-  in each reader; a graph output is always materialized.
-* **Never across effects**: effectful nodes are never fused.
+* **Elementwise producers fuse into a reduction** (``sum``/``max``/``min``), and **a
+  reduction fuses into the elementwise consumers over the same rows**. Each kernel has one
+  iteration space F (the reductions' input shape) and one set of reduced axes A; a "row" is
+  one index of the kept axes. Inside the kernel a reduction's value may flow only through
+  row-shaped elementwise ops and reshapes into an ``expand`` that broadcasts it over exactly
+  A (size-1 axes aside), and from there only through elementwise ops over F (up to the root
+  or into another reduction): no view may move it to another row, because the kernel keeps
+  one accumulator per reduction per row and reads it only at that row. ``mean``/``var``/
+  normalise and ``softmax`` over the last axis become one kernel that, per row, runs one
+  loop per reduction and a last loop writing the result. A reduction read at other rows
+  (say, summed over axis 1 and broadcast over axis 0, or transposed after its broadcast) is
+  materialized instead.
+* **Opaque ops stay alone**: ``matmul`` goes to BLAS, ``gather``/``scatter_add``/``concat``/
+  ``slice_scatter`` to NumPy, and ``argmax`` is not fused.
+* **A value read by more than one kernel (or by an op that runs alone) is materialized**
+  once, as the root of its own kernel, rather than recomputed in each reader; the reason
+  names the readers. A graph output is always materialized.
+* **Never across effects**: effectful nodes are never fused, and their inputs are
+  materialized.
 * **No cycles**: a producer joins a kernel only if *all* its readers are in that kernel, so
-  no path can leave a kernel and come back into it.
+  no path can leave a kernel and come back into it (every group is convex), and each group
+  has exactly one member read from outside or returned: its root, the last member in
+  graph order.
 * A group made only of views is dissolved: it moves no data, so it stays a NumPy view.
 
-Each fused node gets ``meta["group"]`` (kernel number, in graph order) and every node gets
-``meta["fusion"]`` (the reason). Groups have exactly one output, their root.
+Each fused node of the returned graph gets ``meta["group"]`` (kernel number, in graph order)
+and every non-leaf node gets ``meta["fusion"]`` (the reason). Leaves (inputs, constants) are
+never annotated: they may be shared with other graphs. Nodes are named as
+:func:`tinytorch.ir.printer.format_graph` numbers them (``%3``), so a report and a printed
+graph can be read side by side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tinytorch.ir.graph import Graph
-from tinytorch.ir.node import Node
+from tinytorch.ir.node import Node, Shape
 from tinytorch.ir.printer import short_src, type_str
 from tinytorch.ir.registry import get
 from tinytorch.ir.shapes import reduced_shape
@@ -41,6 +59,12 @@ from tinytorch.passes.base import Pass
 
 VIEW_OPS = frozenset({"expand", "permute", "reshape", "slice"})
 REDUCE_OPS = frozenset({"sum", "max", "min"})
+
+# Why an op that is not fusable runs alone (by op; otherwise by kind).
+_ALONE = {
+    "matmul": "opaque op: runs alone (BLAS)",
+    "argmax": "argmax is not fused: runs alone",
+}
 
 
 def is_fusable(node: Node) -> bool:
@@ -50,25 +74,51 @@ def is_fusable(node: Node) -> bool:
     return opdef.kind == "elementwise" or node.op in VIEW_OPS or node.op in REDUCE_OPS
 
 
-@dataclass
-class _Group:
-    root: Node
-    members: list[Node] = field(default_factory=list)
-    space: tuple[int, ...] = ()  # F: the iteration space
-    axes: tuple[int, ...] | None = None  # A: reduced axes (None: no reduction yet)
+def node_names(graph: Graph) -> dict[int, str]:
+    """``id(node) -> "%k"``, numbered as :func:`~tinytorch.ir.printer.format_graph` prints
+    them (the graph's inputs first, then the other nodes in graph order)."""
+    order = [*graph.inputs, *(n for n in graph.nodes if n.op != "input")]
+    return {id(n): f"%{k}" for k, n in enumerate(order)}
 
-    def row_shapes(self) -> set[tuple[int, ...]]:
-        assert self.axes is not None
-        return {reduced_shape(self.space, self.axes, True),
-                reduced_shape(self.space, self.axes, False)}  # fmt: skip
+
+def _dims(shape: Shape) -> str:
+    return f"[{','.join(str(d) for d in shape)}]"
+
+
+def _axes(axes) -> str:
+    return str(tuple(axes))
 
 
 def _broadcast_axes(expand: Node) -> tuple[int, ...]:
+    """The output axes an ``expand`` broadcasts over (new leading axes included)."""
     src, dst = expand.inputs[0].shape, expand.shape
     lead = len(dst) - len(src)
     return tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(src) if d == 1 and dst[lead + i] != 1
     )
+
+
+def _real_axes(axes, space: Shape) -> frozenset[int]:
+    """Axes that matter: a size-1 axis is the same whether broadcast/reduced or not (and a
+    0-d tensor "reduced" over axis 0 names an axis it does not have)."""
+    return frozenset(a for a in axes if a < len(space) and space[a] != 1)
+
+
+@dataclass(eq=False)
+class _Group:
+    root: Node
+    members: list[Node] = field(default_factory=list)
+    ids: set[int] = field(default_factory=set)
+    space: Shape = ()  # F: the iteration space
+    axes: tuple[int, ...] | None = None  # A: reduced axes (None: no reduction yet)
+
+    def add(self, n: Node) -> None:
+        self.members.append(n)
+        self.ids.add(id(n))
+
+
+def _row_shapes(space: Shape, axes: tuple[int, ...]) -> set[Shape]:
+    return {reduced_shape(space, axes, True), reduced_shape(space, axes, False)}
 
 
 class Fusion(Pass):
@@ -77,20 +127,20 @@ class Fusion(Pass):
     name = "fusion"
 
     def run(self, graph: Graph) -> tuple[Graph, bool]:
-        groups, reasons = self._plan(graph)
-        current = {id(n): (n.meta.get("group"), n.meta.get("fusion")) for n in graph.nodes}
-        wanted = {id(n): (groups.get(id(n)), reasons[id(n)]) for n in graph.nodes}
-        if all(current[k] == wanted[k] for k, n in zip(current, graph.nodes) if n.inputs):
+        groups, reasons = _Planner(graph).plan()
+        wanted = {id(n): (groups.get(id(n)), reasons[id(n)]) for n in graph.nodes if n.inputs}
+        if all((n.meta.get("group"), n.meta.get("fusion")) == wanted[id(n)]
+               for n in graph.nodes if n.inputs):  # fmt: skip
             return graph, False
-        # Annotate copies, in the same order: nodes may be shared with other graphs (leaves
-        # are never annotated, so they need no copy).
+        # Annotate copies, in the same order (the reasons name nodes by position): nodes may
+        # be shared with other graphs. Leaves are never annotated, so they need no copy.
         copies: dict[int, Node] = {}
         nodes: list[Node] = []
         for n in graph.nodes:
-            copy = n.with_inputs(tuple(copies[id(i)] for i in n.inputs)) if n.inputs else n
-            group, reason = wanted[id(n)]
-            if copy is not n:
-                copy.meta.pop("group", None)
+            copy = n
+            if n.inputs:
+                copy = n.with_inputs(tuple(copies[id(i)] for i in n.inputs))
+                group, reason = wanted[id(n)]
                 if group is not None:
                     copy.meta["group"] = group
                 copy.meta["fusion"] = reason
@@ -99,115 +149,176 @@ class Fusion(Pass):
         outputs = [copies[id(o)] for o in graph.outputs]
         return Graph([copies[id(i)] for i in graph.inputs], outputs, nodes), True
 
-    # ----------------------------------------------------------------- planning
-    def _plan(self, graph: Graph) -> tuple[dict[int, int], dict[int, str]]:
-        users = graph.users()
-        outputs = {id(o) for o in graph.outputs}
-        group_of: dict[int, _Group] = {}
-        reasons: dict[int, str] = {}
-        all_groups: list[_Group] = []
 
-        for n in reversed(graph.nodes):
+# A reason is text, or text that names kernels, known only once the groups are numbered.
+_Reason = str | Callable[[], str]
+
+
+class _Planner:
+    """One walk from the outputs back to the inputs, deciding each node's kernel."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.users = graph.users()
+        self.outputs = {id(o) for o in graph.outputs}
+        self.names = node_names(graph)
+        self.group_of: dict[int, _Group] = {}
+        self.groups: list[_Group] = []
+        self.reasons: dict[int, _Reason] = {}
+        self.numbering: dict[int, int] = {}
+
+    def name(self, n: Node) -> str:
+        return f"{self.names.get(id(n), '%?')} {n.op}"
+
+    # ------------------------------------------------------------------ the walk
+    def plan(self) -> tuple[dict[int, int], dict[int, str]]:
+        for n in reversed(self.graph.nodes):
             if n.is_leaf:
-                reasons[id(n)] = "leaf" if n.op != "const" else "constant: inlined into readers"
                 continue
             if not is_fusable(n):
-                kind = get(n.op).kind
-                why = "effectful" if get(n.op).effectful else f"{kind} op"
-                reasons[id(n)] = f"{why}: runs alone"
+                self.reasons[id(n)] = self._alone(n)
                 continue
-            readers = users.get(id(n), [])
-            reader_groups = {id(group_of.get(id(u))) for u in readers}
-            target = group_of.get(id(readers[0])) if readers else None
-            if id(n) in outputs:
-                why = "graph output: materialized"
+            readers = self.users.get(id(n), [])
+            targets = {id(self.group_of.get(id(u))): self.group_of.get(id(u)) for u in readers}
+            if id(n) in self.outputs:
+                why: _Reason = "graph output, materialized"
             elif not readers:
-                why = "unused"
-            elif len(reader_groups) > 1 or target is None:
-                why = f"{len(readers)} readers in different kernels/ops: materialized once"
+                why = "no readers (dead code)"
+            elif len(targets) > 1 or None in targets.values():
+                why = self._read_by(readers)
             else:
-                problem = self._cannot_join(n, target, users)
+                target = next(iter(targets.values()))
+                assert target is not None
+                problem = self._cannot_join(n, target)
                 if problem is None:
-                    target.members.append(n)
-                    group_of[id(n)] = target
-                    reasons[id(n)] = f"fused into the kernel of {target.root.op}"
+                    target.add(n)
+                    self.group_of[id(n)] = target
+                    self.reasons[id(n)] = self._joined(n, target)
                     continue
                 why = problem
-            group = self._new_group(n)
-            all_groups.append(group)
-            group_of[id(n)] = group
-            reasons[id(n)] = f"kernel root ({why})"
+            self._start_group(n, why)
+        return self._number()
 
-        numbering: dict[int, int] = {}
-        position = {id(n): k for k, n in enumerate(graph.nodes)}
-        kernels = [g for g in all_groups if any(not self._is_view(m) for m in g.members)]
-        for g in all_groups:
-            if g not in kernels:
-                for m in g.members:
-                    reasons[id(m)] = "view only: no data moves, stays a NumPy view"
-        kernels.sort(key=lambda g: min(position[id(m)] for m in g.members))
-        for k, g in enumerate(kernels):
-            for m in g.members:
-                numbering[id(m)] = k
-        return numbering, reasons
+    def _alone(self, n: Node) -> str:
+        opdef = get(n.op)
+        if opdef.effectful:
+            return "effectful: never fused, runs alone"
+        return _ALONE.get(n.op, f"{opdef.kind} op: not fused, runs alone")
 
-    @staticmethod
-    def _is_view(n: Node) -> bool:
-        return n.op in VIEW_OPS
-
-    @staticmethod
-    def _new_group(root: Node) -> _Group:
+    def _start_group(self, root: Node, why: _Reason) -> None:
+        group = _Group(root)
+        group.add(root)
         if root.op in REDUCE_OPS:
-            return _Group(root, [root], root.inputs[0].shape, tuple(root.attrs["axes"]))
-        return _Group(root, [root], root.shape, None)
+            group.space, group.axes = root.inputs[0].shape, tuple(root.attrs["axes"])
+        else:
+            group.space = root.shape
+        self.groups.append(group)
+        self.group_of[id(root)] = group
+        self.reasons[id(root)] = (
+            f"root: {why}" if isinstance(why, str) else lambda: f"root: {why()}"
+        )
 
-    def _cannot_join(self, n: Node, group: _Group, users: dict) -> str | None:
-        """Why ``n`` may not join ``group`` (None: it may)."""
+    def _joined(self, n: Node, group: _Group) -> str:
+        if n.op in VIEW_OPS:
+            return "fused: a view, index arithmetic in the kernel"
+        if n.op in REDUCE_OPS:
+            axes = _axes(n.attrs["axes"])
+            return f"fused: reduction over axes {axes} of {_dims(group.space)}, read per row"
+        return "fused: all its readers are in this kernel"
+
+    def _read_by(self, readers: list[Node]) -> Callable[[], str]:
+        unique = list({id(u): u for u in readers}.values())
+
+        def place(u: Node) -> str:
+            k = self.numbering.get(id(u))
+            return f"{self.name(u)} ({'outside kernels' if k is None else f'kernel {k}'})"
+
+        return lambda: f"materialized, read by {', '.join(place(u) for u in unique)}"
+
+    # ------------------------------------------------------------ reductions
+    def _cannot_join(self, n: Node, group: _Group) -> _Reason | None:
+        """Why ``n`` may not join ``group``, the kernel of all its readers (None: it may)."""
         if n.op not in REDUCE_OPS:
             return None
         space, axes = n.inputs[0].shape, tuple(n.attrs["axes"])
+        this = f"reduction of {_dims(space)} over axes {_axes(axes)}"
         if group.axes is None:
-            # The kernel so far is elementwise. It can take this reduction if its iteration
-            # space is the reduction's input, or if everything in it is per-row work.
-            candidate = _Group(group.root, group.members, space, axes)
-            if group.space == space or all(m.shape in candidate.row_shapes()
-                                           for m in group.members):
-                if self._rows_match(n, candidate, users):
-                    group.space, group.axes = space, axes
-                    return None
-            return "reduction over another iteration space than its reader's kernel"
-        if (space, axes) != (group.space, group.axes):
-            return "reduction over other rows than the kernel it would join"
-        if not self._rows_match(n, group, users):
-            return "its readers use it at other rows: materialized"
+            # The kernel so far is elementwise. It can take this reduction if it iterates
+            # over the reduction's input, or if everything in it is per-row work.
+            rows = _row_shapes(space, axes)
+            if group.space != space and not all(m.shape in rows for m in group.members):
+                return (f"{this}; its readers' kernel iterates over {_dims(group.space)}, "
+                        f"neither that input nor its rows")  # fmt: skip
+        elif (space, axes) != (group.space, group.axes):
+            return (f"{this}; its readers' kernel already reduces {_dims(group.space)} over "
+                    f"axes {_axes(group.axes)}")  # fmt: skip
+        problem = self._read_at_other_rows(n, group, space, axes)
+        if problem is not None:
+            return f"{this}, read at other rows: {problem}"
+        group.space, group.axes = space, axes
         return None
 
-    def _rows_match(self, n: Node, group: _Group, users: dict) -> bool:
-        """Every path from ``n`` to the kernel's full-size work reads ``n`` at the current
-        row: through row-sized elementwise ops and reshapes, then an ``expand`` over exactly
-        the reduced axes. (The kernel keeps one accumulator per reduction per row.)"""
-        rows = group.row_shapes()
-        todo, seen = [n], set()
+    def _read_at_other_rows(
+        self, n: Node, group: _Group, space: Shape, axes: tuple[int, ...]
+    ) -> str | None:
+        """Follow ``n``'s value through the kernel. It must go through row-shaped elementwise
+        ops and reshapes into an ``expand`` over exactly the reduced axes, and from there only
+        through elementwise ops over the whole space (or into another reduction), so that
+        every element reads the accumulator of its own row. Returns what breaks this (None:
+        nothing does). Readers outside the kernel read the materialized root: they do not
+        matter."""
+        rows = _row_shapes(space, axes)
+        reduced = _real_axes(axes, space)
+        todo, seen = [(n, True)], {id(n)}  # (node, its value is row-shaped)
         while todo:
-            v = todo.pop()
-            if id(v) in seen:
-                continue
-            seen.add(id(v))
-            for u in users.get(id(v), []):
-                if u.op == "expand" and u.shape == group.space:
-                    lead = len(u.shape) - len(u.inputs[0].shape)
-                    if lead or set(_broadcast_axes(u)) != set(group.axes):
-                        return False
-                elif u.shape in rows and (get(u.op).kind == "elementwise" or u.op == "reshape"):
-                    todo.append(u)
+            v, per_row = todo.pop()
+            for u in self.users.get(id(v), []):
+                if id(u) not in group.ids or id(u) in seen:
+                    continue
+                seen.add(id(u))
+                elementwise = get(u.op).kind == "elementwise"
+                if not per_row:
+                    if u.op in REDUCE_OPS:
+                        continue  # another reduction of the kernel: a new row value
+                    if not (elementwise and u.shape == space):
+                        return f"{self.name(u)} moves its elements to other rows"
+                    todo.append((u, False))
+                elif u.op == "expand" and u.shape == space:
+                    broadcast = _real_axes(_broadcast_axes(u), space)
+                    if broadcast != reduced:
+                        return f"{self.name(u)} broadcasts over axes {_axes(sorted(broadcast))}"
+                    todo.append((u, False))
+                elif u.shape in rows and (elementwise or u.op == "reshape"):
+                    todo.append((u, True))
                 else:
-                    return False
-        return True
+                    return f"{self.name(u)} reads it as {type_str(u)}"
+        return None
+
+    # ------------------------------------------------------------- numbering
+    def _number(self) -> tuple[dict[int, int], dict[int, str]]:
+        position = {id(n): k for k, n in enumerate(self.graph.nodes)}
+        kernels = []
+        for g in self.groups:
+            if all(m.op in VIEW_OPS for m in g.members):
+                for m in g.members:
+                    self.reasons[id(m)] = "view only: no data moves, stays a NumPy view"
+            else:
+                kernels.append(g)
+        kernels.sort(key=lambda g: min(position[id(m)] for m in g.members))
+        for k, g in enumerate(kernels):
+            for m in g.members:
+                self.numbering[id(m)] = k
+        reasons = {k: r if isinstance(r, str) else r() for k, r in self.reasons.items()}
+        return self.numbering, reasons
 
 
-def fusion_report(graph: Graph) -> str:
-    """Which nodes went into which kernel, and why each node ended where it did."""
-    names = {id(n): f"%{k}" for k, n in enumerate(graph.nodes)}
+def fusion_report(graph: Graph, show_src: bool = True) -> str:
+    """Which nodes went into which kernel, and why each node ended where it did.
+
+    ``graph`` is a graph after the :class:`Fusion` pass. Nodes are named as
+    :func:`~tinytorch.ir.printer.format_graph` prints them; ``show_src=False`` drops the
+    user-line column (for golden tests)."""
+    names = node_names(graph)
     kernels: dict[int, list[Node]] = {}
     alone: list[Node] = []
     for n in graph.nodes:
@@ -215,15 +326,30 @@ def fusion_report(graph: Graph) -> str:
             kernels.setdefault(n.meta["group"], []).append(n)
         elif not n.is_leaf:
             alone.append(n)
+    rows = [n for members in kernels.values() for n in members] + alone
+    cols = [
+        (lambda n: names.get(id(n), "%?"), True),
+        (lambda n: n.op, False),
+        (type_str, False),
+    ]
+    if show_src:
+        cols.append((lambda n: short_src(n.src), False))
+    widths = [max((len(f(n)) for n in rows), default=0) for f, _ in cols]
+
+    def row(n: Node) -> str:
+        cells = [f(n).rjust(w) if right else f(n).ljust(w)
+                 for (f, right), w in zip(cols, widths, strict=True)]  # fmt: skip
+        return f"  {' '.join(cells)}  {n.meta.get('fusion', '')}".rstrip()
+
     lines = [f"{len(kernels)} fused kernel(s), {len(alone)} op(s) outside kernels"]
+    if rows and not any("fusion" in n.meta for n in rows):
+        lines.append("(no fusion decisions recorded: has the fusion pass run on this graph?)")
     for k, members in sorted(kernels.items()):
-        lines.append(f"kernel {k}: {' '.join(m.op for m in members)}")
-        for m in members:
-            lines.append(f"  {names[id(m)]:>5} {m.op:<10} {type_str(m):<18} "
-                         f"{short_src(m.src):<22} {m.meta.get('fusion', '')}")
+        root = members[-1]
+        ops = " ".join(m.op for m in members)
+        lines.append(f"kernel {k} -> {names.get(id(root), '%?')} {type_str(root)}: {ops}")
+        lines += [row(m) for m in members]
     if alone:
         lines.append("outside kernels:")
-        for m in alone:
-            lines.append(f"  {names[id(m)]:>5} {m.op:<10} {type_str(m):<18} "
-                         f"{short_src(m.src):<22} {m.meta.get('fusion', '')}")
+        lines += [row(m) for m in alone]
     return "\n".join(lines)

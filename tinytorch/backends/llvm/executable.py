@@ -19,7 +19,13 @@ import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, run_numpy_node
 from tinytorch.backends.llvm.codegen import Unsupported
-from tinytorch.backends.llvm.kernels import Kernel, group_args, kernel_cache
+from tinytorch.backends.llvm.kernels import (
+    VIEW_OPS,
+    Kernel,
+    group_args,
+    kernel_body,
+    kernel_cache,
+)
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
 from tinytorch.ir.printer import short_src
@@ -152,9 +158,10 @@ class LLVMExecutable(Executable):
             if id(unit) in kernels:
                 kernel = self._accept(unit, kernels[id(unit)])
                 if kernel is not None:
-                    args = [self.position[id(a)] for a in group_args(unit)]
+                    buffers = group_args(kernel_body(unit))
+                    args = [self.position[id(a)] for a in buffers]
                     root = unit[-1]
-                    work = max([root.size, *(a.size for a in group_args(unit))])
+                    work = max([root.size, *(a.size for a in buffers)])
                     self.steps.append(("kernel", kernel, self.position[id(root)], args, unit,
                                        root.shape, np.dtype(root.dtype), work))  # fmt: skip
                     continue
@@ -166,12 +173,18 @@ class LLVMExecutable(Executable):
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
 
     def _drop_unread_constants(self) -> None:
-        """Constants are inlined into kernels; keep a NumPy step only for those still read
-        by a NumPy step or returned."""
-        read = {p for step in self.steps for p in step[3]}
-        read |= {self.position[id(o)] for o in self.graph.outputs}
-        self.steps = [s for s in self.steps
-                      if not (s[0] == "numpy" and s[1].op == "const" and s[2] not in read)]
+        """Constants and views are inlined into the kernels that read them; keep a NumPy step
+        for one only while a NumPy step still reads it or it is returned (repeat: dropping
+        a view can leave the view it reads unread)."""
+        while True:
+            read = {p for step in self.steps for p in step[3]}
+            read |= {self.position[id(o)] for o in self.graph.outputs}
+            kept = [s for s in self.steps if not (
+                s[0] == "numpy" and (s[1].op == "const" or s[1].op in VIEW_OPS)
+                and s[2] not in read)]  # fmt: skip
+            if len(kept) == len(self.steps):
+                return
+            self.steps = kept
 
     def _accept(self, unit: list[Node], built: Kernel | Exception) -> Kernel | None:
         """The kernel, or None after recording why the group runs on NumPy instead."""

@@ -10,13 +10,13 @@ freed when the last reference goes.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 from collections.abc import Sequence
 
 from tinytorch.backends.llvm.codegen import KernelBuilder, finish_ir
 from tinytorch.backends.llvm.jit import get_jit
+from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
 
 
@@ -29,8 +29,10 @@ class LoadedModule:
     def __del__(self) -> None:
         module, self.module = getattr(self, "module", None), None
         if module is not None:
-            with contextlib.suppress(Exception):  # at interpreter shutdown, nothing to free
+            try:  # noqa: SIM105 (contextlib may be gone at interpreter shutdown)
                 get_jit().release(module)
+            except Exception:
+                pass
 
 
 class Kernel:
@@ -51,6 +53,27 @@ class Kernel:
         start = text.rfind("define", 0, start)
         end = text.find("\n}\n", start)
         return text[start : end + 3] if start >= 0 and end > 0 else text
+
+
+VIEW_OPS = frozenset({"expand", "permute", "reshape", "slice"})
+
+
+def kernel_body(members: Sequence[Node]) -> list[Node]:
+    """The nodes a kernel computes: the fused group, plus the views outside it that its
+    members read (chains of expand/permute/reshape/slice). Those become index arithmetic
+    in the kernel: a broadcast is read with stride 0, a transpose with swapped strides, and
+    no copy is made, even when several kernels read the same view. (A view that another
+    kernel computes, as its output, is that kernel's buffer and is read as such.) In graph
+    order."""
+    inside = {id(m) for m in members}
+    todo = [i for m in members for i in m.inputs if id(i) not in inside]
+    while todo:
+        n = todo.pop()
+        if n.op in VIEW_OPS and id(n) not in inside and "group" not in n.meta:
+            inside.add(id(n))
+            todo.extend(n.inputs)
+    order = topo_order([members[-1]], stop=lambda n: id(n) not in inside)
+    return [n for n in order if id(n) in inside]
 
 
 def group_args(members: Sequence[Node]) -> list[Node]:
@@ -108,6 +131,7 @@ class KernelCache:
         jit = get_jit()
         results: list[Kernel | Exception | None] = [None] * len(groups)
         todo: dict[tuple, list[int]] = {}
+        groups = [kernel_body(members) for members in groups]
         for k, members in enumerate(groups):
             key = (group_signature(members), jit.host)
             kernel = self._data.get(key)
