@@ -16,7 +16,7 @@ from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_en
 from tinytorch.frontend.data import DataLoader, Dataset, TensorDataset
 from tinytorch.frontend.datasets import load_mnist, load_tinydigits
 from tinytorch.frontend.functional import concat, stack, where
-from tinytorch.frontend.inspect import dump_graph, explain
+from tinytorch.frontend.inspect import dump_graph, explain, fusion_report
 from tinytorch.frontend.layers import Dropout, Flatten, Layer, Linear, Sequential
 from tinytorch.frontend.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinytorch.frontend.optimizers import SGD, Adam, AdamW, Optimizer
@@ -77,6 +77,7 @@ __all__ = [
     "enable_autograd",
     "enable_grad",
     "explain",
+    "fusion_report",
     "get_pipeline",
     "is_grad_enabled",
     "load_mnist",

@@ -1,7 +1,8 @@
 """Looking inside: the graph behind a tensor, before and after every pass.
 
     tinytorch.dump_graph(y, "out/")   # out/00_captured.{txt,dot,svg}, out/01_..., one per pass
-    print(tinytorch.explain(y))       # the same graphs as text, plus time per pass
+    print(tinytorch.explain(y))       # the same graphs as text
+    print(tinytorch.fusion_report(y)) # which nodes run in which kernel, and why
 
 Neither computes ``y``; both run the current pass pipeline on its pending graph.
 """
@@ -16,6 +17,7 @@ from tinytorch.ir.dot import DOT_MISSING, dot_available
 from tinytorch.ir.graph import Capture
 from tinytorch.ir.printer import format_graph
 from tinytorch.passes.base import PassManager
+from tinytorch.passes.fusion import fusion_report as _fusion_report
 from tinytorch.runtime import config
 
 
@@ -38,6 +40,17 @@ def dump_graph(
     if not dot_available() and not quiet:
         print(DOT_MISSING)
     return written
+
+
+def fusion_report(tensors: Tensor | Sequence[Tensor], show_src: bool = True) -> str:
+    """Which ops of the tensors' pending graph run in which kernel, and why (computes
+    nothing). On the llvm backend, groups that would run on NumPy instead say so."""
+    graph = PassManager(config.get_pipeline()).run(_capture(tensors).graph())
+    if config.current_backend() == "llvm":
+        from tinytorch.backends import get_backend
+
+        get_backend("llvm").compile(graph)  # notes fallbacks on the nodes (kernels are cached)
+    return _fusion_report(graph, show_src=show_src)
 
 
 def explain(tensors: Tensor | Sequence[Tensor]) -> str:
