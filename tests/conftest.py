@@ -29,13 +29,21 @@ def _default_runtime_state():
 EVERY_BACKEND_DIRS = {"ops", "frontend", "training"}
 
 
+def _package_backends() -> list[str]:
+    """The backends tinytorch itself registers (not ones a test module adds for itself)."""
+    import tinytorch
+
+    return tinytorch.available_backends()
+
+
+PACKAGE_BACKENDS = _package_backends()
+
+
 def pytest_generate_tests(metafunc):
     if "each_backend" not in metafunc.fixturenames or "backend" in metafunc.fixturenames:
         return
     if Path(str(metafunc.definition.path)).parent.name in EVERY_BACKEND_DIRS:
-        import tinytorch
-
-        metafunc.parametrize("each_backend", tinytorch.available_backends(), indirect=True)
+        metafunc.parametrize("each_backend", PACKAGE_BACKENDS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
