@@ -122,9 +122,14 @@ _observed: list[tuple[weakref.ref, weakref.ref]] = []
 COMPANION_LIMIT = 64  # extra nodes a companion may add to a run
 
 
+OBSERVED_LIMIT = 4096  # a program that never realizes must not grow this list forever
+
+
 def observe(node: Node, owner: object) -> None:
     """The frontend reports each tensor it hands to the user (weakly: no lifetime change)."""
     _observed.append((weakref.ref(owner), weakref.ref(node)))
+    if len(_observed) > OBSERVED_LIMIT:
+        del _observed[: OBSERVED_LIMIT // 2]  # companions are the recent tensors anyway
 
 
 def _companions(capture: Capture, seen: set[int]) -> list[Node]:
