@@ -294,9 +294,91 @@ def w1_mlp_step(report: Report, repeat: int) -> None:
     )
 
 
+def w2_cnn_step(report: Report, repeat: int) -> None:
+    """One training step of a small CNN (conv-relu-pool x2, linear) on a (64,1,28,28) batch."""
+    rng = np.random.default_rng(5)
+    xb = rng.random((64, 1, 28, 28), dtype=np.float32)
+    yb = rng.integers(0, 10, 64).astype(np.int64)
+    np.random.seed(5)
+    init = [
+        p.data.copy()
+        for p in tinytorch.Sequential(
+            tinytorch.Conv2d(1, 8, 3), tinytorch.Conv2d(8, 16, 3), tinytorch.Linear(400, 10)
+        ).parameters()
+    ]
+
+    def fresh():
+        model = tinytorch.Sequential(
+            tinytorch.Conv2d(1, 8, 3), tinytorch.ReLU(), tinytorch.MaxPool2d(2),
+            tinytorch.Conv2d(8, 16, 3), tinytorch.ReLU(), tinytorch.MaxPool2d(2),
+            tinytorch.Flatten(), tinytorch.Linear(400, 10),
+        )  # fmt: skip
+        for p, value in zip(model.parameters(), init, strict=True):
+            p.data = value.copy()
+        return model, tinytorch.SGD(model.parameters(), lr=0.01), tinytorch.CrossEntropyLoss()
+
+    def tiny_step(model_opt_loss):
+        model, opt, loss_fn = model_opt_loss
+
+        def step():
+            loss = loss_fn(model(Tensor(xb)), Tensor(yb))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.item()
+
+        return step
+
+    ours = {}
+    for backend in ("numpy", "llvm"):
+        with tinytorch.backend(backend):
+            cold = cold_ms(tiny_step(fresh()))
+            warm_step = tiny_step(fresh())
+            ours[backend] = report.add(
+                "W2", f"tinytorch {backend}", median_ms(on(backend, warm_step), repeat * 2), cold
+            )
+    if torch is not None:
+        tm = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(8, 16, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(400, 10),
+        )  # fmt: skip
+        topt = torch.optim.SGD(tm.parameters(), lr=0.01)
+        tx, ty = torch.from_numpy(xb), torch.from_numpy(yb)
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def torch_step():
+            loss = lossf(tm(tx), ty)
+            loss.backward()
+            topt.step()
+            topt.zero_grad()
+            return loss.item()
+
+        peer = report.add("W2", "PyTorch eager", median_ms(torch_step, repeat * 2))
+        r = ours["llvm"].warm_ms / peer.warm_ms
+        report.verdict(
+            f"W2 llvm CNN step = {r:.2f}x PyTorch eager (target <= 1.5x, one thread)", r <= 1.5
+        )
+    with tinytorch.backend("llvm"), tinytorch.profile() as prof:
+        step = tiny_step(fresh())
+        step()
+        step()
+        t = time.perf_counter()
+        step()
+        total = (time.perf_counter() - t) * 1e3
+    kernels = sum(r.seconds for r in prof.records) * 1e3 / 3
+    report.add(
+        "W2",
+        "llvm: time inside kernels/BLAS",
+        kernels,
+        note=f"of {total:.3f} ms per step; windows/fold run as NumPy kernels (not fused yet)",
+    )
+
+
 WORKLOADS = {
     "W0": w0_overhead,
     "W1": w1_mlp_step,
+    "W2": w2_cnn_step,
     "W5": w5_gelu,
     "W6": w6_matmul,
     "W7": w7_softmax,

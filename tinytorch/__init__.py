@@ -14,12 +14,13 @@ from tinytorch.backends import available_backends
 from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
 from tinytorch.frontend.data import DataLoader, Dataset, TensorDataset
-from tinytorch.frontend.datasets import load_mnist, load_tinydigits
+from tinytorch.frontend.datasets import load_cifar10, load_mnist, load_tinydigits
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain, fusion_report
 from tinytorch.frontend.layers import Dropout, Flatten, Layer, Linear, Sequential
 from tinytorch.frontend.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinytorch.frontend.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.frontend.spatial import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d
 from tinytorch.frontend.tensor import Tensor, realize
 from tinytorch.frontend.training import CosineSchedule, Trainer, clip_grad_norm
 from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
@@ -41,7 +42,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Adam",
     "AdamW",
+    "AvgPool2d",
+    "BatchNorm2d",
     "BinaryCrossEntropyLoss",
+    "Conv2d",
     "CosineSchedule",
     "CrossEntropyLoss",
     "DataLoader",
@@ -52,6 +56,7 @@ __all__ = [
     "GELU",
     "Layer",
     "Linear",
+    "MaxPool2d",
     "MSELoss",
     "Optimizer",
     "RealizeError",
@@ -80,6 +85,7 @@ __all__ = [
     "fusion_report",
     "get_pipeline",
     "is_grad_enabled",
+    "load_cifar10",
     "load_mnist",
     "load_tinydigits",
     "log_softmax",

@@ -92,7 +92,13 @@ BOOK = {
         "TinyDigits (shipped); MNIST (4 IDX files, downloaded to milestones/datasets/mnist/)",
         ("mlp", "backprop", "rumelhart"),
     ),
-    4: Info("CNN revolution", "01-09", "TinyDigits; CIFAR-10 (download)", ("cnn", "lenet")),
+    4: Info(
+        "CNN revolution: convolutions see shapes, wherever they are",
+        "01-09",
+        "TinyDigits (shipped); CIFAR-10 (python batches, downloaded to "
+        "milestones/datasets/cifar10/)",
+        ("cnn", "lenet", "lecun"),
+    ),
     5: Info("Transformer era", "01-13", "TinyTalks (shipped)", ("transformer", "vaswani")),
     6: Info("MLPerf: optimization olympics", "01-18", "n/s", ("mlperf", "olympics")),
 }

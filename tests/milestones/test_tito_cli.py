@@ -37,7 +37,8 @@ def test_list_shows_each_milestone_with_its_needs(cache):
         assert line in out
     assert "modules 01-08" in out and "TinyDigits (shipped)" in out
     assert "02_rumelhart_mnist.py" in out and "last run: not run" in out
-    assert not any(line.startswith("04") for line in out.splitlines())  # only what exists
+    assert "04  cnn" in out and "02_lecun_cifar10.py" in out
+    assert not any(line.startswith("05") for line in out.splitlines())  # only what exists
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_names_the_book_uses_resolve(name, folder):
 def test_all_and_unknown_names():
     """'all' runs everything in order; an unknown name lists the known ones."""
     milestones = cli.discover()
-    assert [m.number for m in cli.resolve("all", milestones)] == [1, 2, 3]
+    assert [m.number for m in cli.resolve("all", milestones)] == [1, 2, 3, 4]
     with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
         cli.resolve("lenet5", milestones)
 
@@ -140,9 +141,11 @@ def test_a_missing_module_stops_the_milestone_before_it_runs(tmp_path, cache):
     """Like the book's runner, tito first imports the tinytorch.core modules a script uses."""
     folder = tmp_path / "ms" / "04_1998_cnn"
     folder.mkdir(parents=True)
-    (folder / "01_lecun.py").write_text("from tinytorch.core.spatial import Conv2d\n")
+    (folder / "01_lecun.py").write_text("from tinytorch.core.not_written_yet import Conv2d\n")
     env = {"TINYTORCH_CACHE_DIR": str(cache), "TINYTORCH_MILESTONES": str(tmp_path / "ms")}
     result = tito("milestone", "run", "cnn", env=env)
     assert result.returncode == 1
-    assert "x spatial failed to import" in result.stdout
-    assert "ERROR" in result.stdout and "cannot import tinytorch.core.spatial" in result.stdout
+    assert "x not_written_yet failed to import" in result.stdout
+    assert (
+        "ERROR" in result.stdout and "cannot import tinytorch.core.not_written_yet" in result.stdout
+    )

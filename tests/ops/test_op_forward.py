@@ -630,7 +630,42 @@ def _slice_kw(starts: tuple, stops: tuple, steps: tuple) -> dict:
     return {"starts": starts, "stops": stops, "steps": steps}
 
 
+def _windows_ref(x: np.ndarray) -> np.ndarray:
+    """2x2 windows, stride 1, one pixel of -inf padding (tests/ops/test_spatial_ops.py has
+    the general loops): ``out[a, b, n, c, i, j] = padded[n, c, i + a, j + b]``."""
+    p = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    oh, ow = p.shape[2] - 1, p.shape[3] - 1
+    return np.stack(
+        [np.stack([p[:, :, a : a + oh, b : b + ow] for b in range(2)]) for a in range(2)]
+    )
+
+
+def _fold_ref(g: np.ndarray) -> np.ndarray:
+    """The adjoint of ``_windows_ref``: add each window value back, drop the padding."""
+    out = np.zeros(g.shape[2:4] + (g.shape[4] + 1, g.shape[5] + 1), g.dtype)
+    for a in range(2):
+        for b in range(2):
+            out[:, :, a : a + g.shape[4], b : b + g.shape[5]] += g[a, b]
+    return out[:, :, 1:-1, 1:-1]
+
+
+_WIN = {"kernel": (2, 2), "stride": (1, 1), "padding": (1, 1)}
+
 IR_ROWS = [
+    IRFwd(
+        "windows-minus-inf-padding",
+        "windows",
+        lambda x: make("windows", (x,), pad_value=-np.inf, **_WIN),
+        _windows_ref,
+        (f32((2, 3, 3, 4)),),
+    ),
+    IRFwd(
+        "fold-overlapping",
+        "fold",
+        lambda g: make("fold", (g,), shape=(2, 3, 3, 4), **_WIN),
+        _fold_ref,
+        (f32((2, 2, 2, 3, 4, 5)),),
+    ),
     IRFwd("input-identity", "input", lambda x: x, lambda v: v, (f32((2, 3)),)),
     IRFwd(
         "const",

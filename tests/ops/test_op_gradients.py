@@ -542,7 +542,43 @@ def _scatter_add(g: np.ndarray, idx: np.ndarray, size: int) -> np.ndarray:
 SS = ((1, 4), (3, -1), (1, -2))  # starts, stops, steps: rows 1:3, columns 4::-2
 SIDX = np.array([0, 2, 0, 3, 0])
 
+
+def _windows(x: np.ndarray) -> np.ndarray:
+    """3x3 windows at stride 2 with zero padding 1, as ``out[a, b, n, c, i, j]``."""
+    p = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    oh, ow = (p.shape[2] - 3) // 2 + 1, (p.shape[3] - 3) // 2 + 1
+    return np.stack(
+        [np.stack([p[:, :, a : a + 2 * oh : 2, b : b + 2 * ow : 2] for b in range(3)])
+         for a in range(3)]
+    )  # fmt: skip
+
+
+def _fold(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """The adjoint of ``_windows``: scatter-add back, drop the padding."""
+    out = np.zeros((shape[0], shape[1], shape[2] + 2, shape[3] + 2))
+    for a in range(3):
+        for b in range(3):
+            out[:, :, a : a + 2 * g.shape[4] : 2, b : b + 2 * g.shape[5] : 2] += g[a, b]
+    return out[:, :, 1:-1, 1:-1]
+
+
+WIN = {"kernel": (3, 3), "stride": (2, 2), "padding": (1, 1)}
+
 IR_GRADS = [
+    IRGrad(
+        "windows-stride2-pad1",
+        "windows",
+        lambda x: make("windows", (x,), pad_value=0.0, **WIN),
+        _windows,
+        ir_inputs(normal(1, 2, 5, 4)),
+    ),
+    IRGrad(
+        "fold-stride2-pad1",
+        "fold",
+        lambda g: make("fold", (g,), shape=(1, 2, 5, 4), **WIN),
+        lambda g: _fold(g, (1, 2, 5, 4)),
+        ir_inputs(normal(3, 3, 1, 2, 3, 2)),
+    ),
     IRGrad(
         "max-0d-axis0",
         "max",

@@ -88,6 +88,22 @@ SAMPLES: dict[str, Callable[[], Node]] = {
     "max": lambda: make("max", (_in(0, (2, 3, 4)),), axes=(1,), keepdims=True),
     "min": lambda: make("min", (_in(0, (2, 3, 4)),), axes=(0, 1, 2), keepdims=False),
     "argmax": lambda: make("argmax", (_in(0, (2, 3, 4)),), axis=1, keepdims=False),
+    "windows": lambda: make(
+        "windows",
+        (_in(0, (2, 3, 5, 5)),),
+        kernel=(3, 3),
+        stride=(2, 2),
+        padding=(1, 1),
+        pad_value=0.0,
+    ),
+    "fold": lambda: make(
+        "fold",
+        (_in(0, (3, 3, 2, 3, 3, 3)),),
+        shape=(2, 3, 5, 5),
+        kernel=(3, 3),
+        stride=(2, 2),
+        padding=(1, 1),
+    ),
 }
 OPS = sorted(all_ops())
 

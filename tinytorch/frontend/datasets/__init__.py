@@ -1,6 +1,8 @@
-"""Datasets for the milestones: TinyDigits (shipped, offline) and MNIST (IDX files, download
-with checksums, or files you place yourself)."""
+"""Datasets for the milestones: TinyDigits (shipped, offline), MNIST (IDX files) and CIFAR-10
+(python-pickle batches read by a restricted unpickler): downloaded with checksums, or files
+you place yourself."""
 
+from tinytorch.frontend.datasets.cifar10 import default_cifar10_dir, load_cifar10
 from tinytorch.frontend.datasets.download import (
     ChecksumError,
     DatasetNotFoundError,
@@ -15,8 +17,10 @@ __all__ = [
     "ChecksumError",
     "DatasetNotFoundError",
     "OfflineError",
+    "default_cifar10_dir",
     "default_mnist_dir",
     "download_file",
+    "load_cifar10",
     "load_mnist",
     "load_tinydigits",
     "read_idx",

@@ -1,3 +1,11 @@
 """Every op the IR knows, registered on import. One file per family of ops."""
 
-from tinytorch.ir.ops import elementwise, index, leaf, linalg, movement, reduce  # noqa: F401
+from tinytorch.ir.ops import (  # noqa: F401
+    elementwise,
+    index,
+    leaf,
+    linalg,
+    movement,
+    reduce,
+    spatial,
+)
