@@ -125,8 +125,16 @@ class KernelBuilder:
             a.add_attribute("noalias")
         self.fn = fn
         kept = [d for d in range(len(self.space)) if d not in self.axes]
+        # A reduction whose innermost axis is kept (a "column" reduction: the bias gradient
+        # summed over the batch, pooling over leading window axes) walks memory in order
+        # and accumulates into the output, so the inner loop is contiguous and vectorizes.
+        self.column = (len(self.reduces) == 1 and self.reduces[0] is self.root
+                       and bool(self.axes) and len(self.space) - 1 not in self.axes)  # fmt: skip
         try:
-            self._emit_body(fn, kept)
+            if self.column:
+                self._emit_column(fn)
+            else:
+                self._emit_body(fn, kept)
         except Exception:
             # An op found unsupported half-way (integer pow) leaves a function without its
             # last blocks; in a module shared with other kernels that would make the whole
@@ -134,7 +142,10 @@ class KernelBuilder:
             if not own:
                 del self.module.globals[fn.name]
             raise
-        outer = self.space[kept[0]] if kept else 1
+        if self.column:
+            outer = self.space[0] if 0 not in self.axes else 1
+        else:
+            outer = self.space[kept[0]] if kept else 1
         text = finish_ir(str(self.module), [self.name]) if own else ""
         return KernelSource(self.name, text, self.args, outer)
 
@@ -153,6 +164,46 @@ class KernelBuilder:
             self._outer_loops(kept, 0, {}, start, stop)
         else:
             self._row_body({})
+        self.b.ret_void()
+
+    def _emit_column(self, fn: ir.Function) -> None:
+        """out = init; then for every element of the space, in memory order,
+        out[row] = combine(out[row], x[element]). Threads split axis 0 when it is kept."""
+        entry = fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(entry)
+        self.math = MathLib(self.module, self.b)
+        self.out_ptr = fn.args[2]
+        self.arg_ptrs = list(fn.args[3:])
+        self.accs = {}
+        root, x = self.root, self.root.inputs[0]
+        start, stop = fn.args[0], fn.args[1]
+        split = 0 not in self.axes
+        kept = [d for d in range(len(self.space)) if d not in self.axes]
+
+        def nest(axes, k, fixed, body):
+            if k == len(axes):
+                body(fixed)
+                return
+            d = axes[k]
+            lo, hi = (start, stop) if (d == 0 and split) else (0, self.space[d])
+            self.loop(lo, hi, lambda i: nest(axes, k + 1, {**fixed, d: i}, body))
+
+        def init(fixed):
+            idx = self._row_index(root.shape, fixed)
+            self._store(root, self._reduce_init(root.op, root.dtype), idx)
+
+        def accumulate(fixed):
+            full = [fixed[d] for d in range(len(self.space))]
+            v = self.convert(self.eval(x, full, {}), x.dtype, root.dtype)
+            address = self._address(self.out_ptr, root.shape, self._row_index(root.shape, fixed))
+            acc = self.b.load(address)
+            if root.dtype == "bool":
+                acc = self.b.icmp_unsigned("!=", acc, ir.Constant(I8, 0))
+            out = self._combine(root.op, acc, v, root.dtype)
+            self._store(root, out, self._row_index(root.shape, fixed))
+
+        nest(kept, 0, {}, init)
+        nest(list(range(len(self.space))), 0, {}, accumulate)
         self.b.ret_void()
 
     def _outer_loops(self, kept, k, fixed, start, stop):
