@@ -74,22 +74,6 @@ class KernelCompileWarning(RuntimeWarning):
     """A fused group failed to compile and ran on NumPy instead."""
 
 
-def _get_kernels(units: list[list[Node]]) -> list[Kernel | Exception]:
-    """The kernels of ``units`` from the cache (compiling the new ones together), or for a
-    group that cannot be compiled, the exception saying why. If the batch as a whole fails,
-    each group is tried alone, so that only the ones that really fail run on NumPy."""
-    try:
-        return kernel_cache.get_many(units)
-    except Exception:
-        built: list[Kernel | Exception] = []
-        for unit in units:
-            try:
-                built.append(kernel_cache.get(unit))
-            except Exception as exc:  # an LLVM failure must not take the process down
-                built.append(exc)
-        return built
-
-
 def _units(graph: Graph) -> list[list[Node]]:
     """Fused groups and single nodes, in a topological order of the condensed graph."""
     position = {id(n): k for k, n in enumerate(graph.nodes)}
@@ -153,7 +137,7 @@ class LLVMExecutable(Executable):
         self.fallbacks: list[str] = []
         units = _units(graph)
         fused = [u for u in units if len(u) > 1 or "group" in u[0].meta]
-        kernels = dict(zip(map(id, fused), _get_kernels(fused), strict=True))
+        kernels = dict(zip(map(id, fused), kernel_cache.get_many(fused), strict=True))
         for unit in units:
             if id(unit) in kernels:
                 kernel = self._accept(unit, kernels[id(unit)])

@@ -168,9 +168,9 @@ class KernelCache:
         names = [src.name for src in ok]
         try:
             addresses, llmod = get_jit().compile_many(finish_ir(str(module), names), names)
-        except Exception:
+        except Exception as exc:
             if len(ok) == 1:
-                raise
+                return [src if isinstance(src, Exception) else exc for src in sources]
             return [src if isinstance(src, Exception) else self._build_alone(src, m)
                     for src, m in zip(sources, groups, strict=True)]  # fmt: skip
         loaded = LoadedModule(llmod)
