@@ -107,8 +107,15 @@ class KernelBuilder:
             if n.dtype not in TYPES:
                 raise Unsupported(f"dtype {n.dtype} is not compiled by the llvm backend")
         for m in self.members:
-            if get(m.op).llvm is None and m.op not in ("expand", "permute", "reshape", "slice",
-                                                      "sum", "max", "min"):
+            if get(m.op).llvm is None and m.op not in (
+                "expand",
+                "permute",
+                "reshape",
+                "slice",
+                "sum",
+                "max",
+                "min",
+            ):
                 raise Unsupported(f"op {m.op!r} has no LLVM emitter")
 
     # ------------------------------------------------------------------ driver
@@ -227,8 +234,9 @@ class KernelBuilder:
             idx = self._row_index(self.root.shape, outer)
             self._store(self.root, self.eval(self.root, idx, {}), idx)
         else:
-            self._inner_loops(outer, lambda full: self._store(
-                self.root, self.eval(self.root, full, {}), full))
+            self._inner_loops(
+                outer, lambda full: self._store(self.root, self.eval(self.root, full, {}), full)
+            )
 
     def _reduce_phase(self, r: Node, outer) -> None:
         slot = self.acc_slots[id(r)]

@@ -85,8 +85,10 @@ class MathLib:
         # Past these bounds e^x is inf (x > 88.7228) or rounds to 0 (x < -103.98) anyway.
         xc = b.call(self.intrinsic("llvm.minnum", F32, 2), [x, self.c(89.0)])
         xc = b.call(self.intrinsic("llvm.maxnum", F32, 2), [xc, self.c(-104.0)])
-        n = b.call(self.intrinsic("llvm.floor", F32),
-                   [b.fadd(b.fmul(xc, self.c(1.44269504088896341)), self.c(0.5))])
+        n = b.call(
+            self.intrinsic("llvm.floor", F32),
+            [b.fadd(b.fmul(xc, self.c(1.44269504088896341)), self.c(0.5))],
+        )
         r = b.fsub(xc, b.fmul(n, self.c(0.693359375)))
         r = b.fsub(r, b.fmul(n, self.c(-2.12194440e-4)))
         p = self.poly(r, _EXP_POLY)
@@ -113,11 +115,17 @@ class MathLib:
         subnormal = b.fcmp_ordered("<", x, self.c(1.17549435e-38))
         xs = b.select(subnormal, b.fmul(x, self.c(8388608.0)), x)
         bits = b.bitcast(xs, I32)
-        e = b.sitofp(b.sub(b.and_(b.lshr(bits, ir.Constant(I32, 23)), ir.Constant(I32, 0xFF)),
-                           ir.Constant(I32, 126)), F32)
+        e = b.sitofp(
+            b.sub(
+                b.and_(b.lshr(bits, ir.Constant(I32, 23)), ir.Constant(I32, 0xFF)),
+                ir.Constant(I32, 126),
+            ),
+            F32,
+        )
         e = b.fsub(e, b.select(subnormal, self.c(23.0), self.c(0.0)))
-        m = b.bitcast(b.or_(b.and_(bits, ir.Constant(I32, 0x807FFFFF)),
-                            ir.Constant(I32, 0x3F000000)), F32)  # m in [0.5, 1)
+        m = b.bitcast(
+            b.or_(b.and_(bits, ir.Constant(I32, 0x807FFFFF)), ir.Constant(I32, 0x3F000000)), F32
+        )  # m in [0.5, 1)
         small = b.fcmp_ordered("<", m, self.c(0.707106781186547524))
         e = b.select(small, b.fsub(e, self.c(1.0)), e)
         m = b.select(small, b.fsub(b.fadd(m, m), self.c(1.0)), b.fsub(m, self.c(1.0)))

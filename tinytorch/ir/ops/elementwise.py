@@ -19,6 +19,7 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_COEF = 0.044715
 GELU_GRAD_LIMIT = 20.0
 
+
 def _compare_emitter(op: str):
     return lambda cg, n, a, b: cg.compare(op, a, b, n.inputs[0].dtype)
 
