@@ -142,21 +142,37 @@ class Capture:
     """
 
     def __init__(self, outputs: Sequence[Node]) -> None:
+        # One depth-first walk that orders the nodes (inputs first) and writes the signature
+        # as it goes. This runs on every realization, so it is written out by hand rather
+        # than built from topo_order() and a second pass.
         self.outputs = list(outputs)
-        self.order = topo_order(self.outputs, stop=is_captured_leaf)
+        order: list[Node] = []
         index: dict[int, int] = {}
         rows: list[tuple] = []
-        self.sources: list[Node] = []
-        for k, n in enumerate(self.order):
-            index[id(n)] = k
-            if is_captured_leaf(n):
-                rows.append((("input", len(self.sources), n.shape, n.dtype), ()))
-                self.sources.append(n)
+        sources: list[Node] = []
+        stack: list[tuple[Node, bool]] = [(o, False) for o in reversed(self.outputs)]
+        while stack:
+            node, expanded = stack.pop()
+            nid = id(node)
+            if nid in index:
+                continue
+            leaf = node.op == "buffer" or "value" in node.meta  # data that already exists
+            if not expanded and not leaf and node.inputs:
+                stack.append((node, True))
+                stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in index)
+                continue
+            index[nid] = len(order)
+            order.append(node)
+            if leaf:
+                rows.append((("input", len(sources), node.shape, node.dtype), ()))
+                sources.append(node)
             else:
                 # The user's line is part of the key: a plan's nodes report their lines in
                 # errors and profiles, so the same structure written elsewhere gets its own
                 # plan (its kernels are still shared: the kernel cache ignores lines).
-                rows.append((n.key, n.src, tuple(index[id(i)] for i in n.inputs)))
+                rows.append((node.key, node.src, tuple(index[id(i)] for i in node.inputs)))
+        self.order = order
+        self.sources = sources
         self.signature = (tuple(rows), tuple(index[id(o)] for o in self.outputs))
 
     def graph(self) -> Graph:
