@@ -451,6 +451,30 @@ def gate(what: str, value: float, threshold: float, at_least: bool = True) -> in
     return finish(passed, f"{what} {value:.1%} {symbol} {threshold:.1%}")
 
 
+def dataset_dir(args: argparse.Namespace, name: str) -> Path | None:
+    """Where a milestone looks for a downloaded dataset: ``--data-dir`` if given, else
+    ``$TINYTORCH_DATA_DIR/<name>`` (``None``: the loader's own default), else the book's
+    ``milestones/datasets/<name>/``."""
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir)
+    return None if os.environ.get("TINYTORCH_DATA_DIR") else milestones_root() / "datasets" / name
+
+
+def fit(trainer: Any, train: Any, test: Any, epochs: int) -> float:
+    """The milestones' training loop: ``epochs`` rounds of ``trainer.train_epoch(train)``,
+    each followed by ``trainer.evaluate(test)`` shown on a progress bar (plain lines when
+    the output is not a terminal). Returns the final test accuracy."""
+    from tinytorch.frontend.progress import ProgressBar
+
+    acc = 0.0
+    bar = ProgressBar(range(epochs), desc="training", unit="epoch")
+    for _ in bar:
+        loss = trainer.train_epoch(train)
+        _, acc = trainer.evaluate(test)
+        bar.set(loss=loss, test_acc=acc)
+    return acc
+
+
 def skip(reason: str) -> int:
     """Print why the script cannot run here; return the 'skipped' exit code (3)."""
     print(f"\nSKIPPED: {reason}", flush=True)

@@ -20,7 +20,7 @@ Gate: test accuracy >= 90%.
 
 import sys
 
-from tinytorch.cli import gate, milestone_parser, start
+from tinytorch.cli import fit, gate, milestone_parser, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -29,7 +29,6 @@ from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.datasets import load_tinydigits
-from tinytorch.frontend.progress import ProgressBar
 
 GATE = 0.90
 
@@ -66,14 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=0.9)
     schedule = CosineSchedule(max_lr=args.lr, min_lr=0.001, total_epochs=epochs)
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=schedule)
-    bar = ProgressBar(range(epochs), desc="training", unit="epoch")
-    for _ in bar:
-        loss = trainer.train_epoch(train)
-        _, acc = trainer.evaluate(test)
-        bar.set(loss=loss, test_acc=acc)
+    acc = fit(trainer, train, test, epochs)
 
     _, train_acc = trainer.evaluate(DataLoader(train.dataset, batch_size=1000))
-    _, acc = trainer.evaluate(test)
     print(f"\ntrain accuracy {train_acc:.1%}, test accuracy {acc:.1%} (book: 75-85%)")
     return gate("TinyDigits test accuracy", acc, GATE)
 

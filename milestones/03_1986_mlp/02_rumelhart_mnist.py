@@ -17,11 +17,9 @@ Gate: test accuracy >= 95% (smoke: >= 90% on a 2K test subset).
     python milestones/03_1986_mlp/02_rumelhart_mnist.py [--smoke] [--data-dir DIR] [--backend B]
 """
 
-import os
 import sys
-from pathlib import Path
 
-from tinytorch.cli import gate, milestone_parser, skip, start
+from tinytorch.cli import dataset_dir, fit, gate, milestone_parser, skip, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -30,18 +28,8 @@ from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.datasets import DatasetNotFoundError, load_mnist
-from tinytorch.frontend.progress import ProgressBar
 
 GATE, SMOKE_GATE = 0.95, 0.90
-BOOK_CACHE = Path(__file__).resolve().parents[1] / "datasets" / "mnist"
-
-
-def data_dir(args) -> Path | None:
-    """--data-dir, else $TINYTORCH_DATA_DIR/mnist (the loader's default), else the book's
-    milestones/datasets/mnist/."""
-    if args.data_dir:
-        return Path(args.data_dir)
-    return None if os.environ.get("TINYTORCH_DATA_DIR") else BOOK_CACHE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         X_train, y_train, X_test, y_test = load_mnist(
-            data_dir(args), download=not (args.smoke or args.no_download)
+            dataset_dir(args, "mnist"), download=not (args.smoke or args.no_download)
         )
     except DatasetNotFoundError as exc:
         print(exc)
@@ -91,13 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=0.9)
     schedule = CosineSchedule(max_lr=args.lr, min_lr=0.001, total_epochs=epochs)
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=schedule)
-    bar = ProgressBar(range(epochs), desc="training", unit="epoch")
-    for _ in bar:
-        loss = trainer.train_epoch(train)
-        _, acc = trainer.evaluate(test)
-        bar.set(loss=loss, test_acc=acc)
+    acc = fit(trainer, train, test, epochs)
 
-    _, acc = trainer.evaluate(test)
     print(f"\ntest accuracy {acc:.2%} (book: 94-97%)")
     return gate("MNIST test accuracy", acc, SMOKE_GATE if args.smoke else GATE)
 

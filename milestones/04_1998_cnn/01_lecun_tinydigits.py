@@ -21,7 +21,7 @@ Gate: test accuracy >= 95% (the book expects about 90%; milestone 03's MLP reach
 
 import sys
 
-from tinytorch.cli import gate, milestone_parser, start
+from tinytorch.cli import fit, gate, milestone_parser, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -31,7 +31,6 @@ from tinytorch.core.spatial import Conv2d, MaxPool2d
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.datasets import load_tinydigits
-from tinytorch.frontend.progress import ProgressBar
 
 GATE = 0.95
 
@@ -74,14 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = Adam(model.parameters(), lr=args.lr)
     schedule = CosineSchedule(max_lr=args.lr, min_lr=0.0005, total_epochs=epochs)
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=schedule)
-    bar = ProgressBar(range(epochs), desc="training", unit="epoch")
-    for _ in bar:
-        loss = trainer.train_epoch(train)
-        _, acc = trainer.evaluate(test)
-        bar.set(loss=loss, test_acc=acc)
+    acc = fit(trainer, train, test, epochs)
 
     _, train_acc = trainer.evaluate(DataLoader(train.dataset, batch_size=1000))
-    _, acc = trainer.evaluate(test)
     print(f"\ntrain accuracy {train_acc:.1%}, test accuracy {acc:.1%} (book: about 90%)")
     return gate("TinyDigits test accuracy", acc, GATE)
 

@@ -24,11 +24,9 @@ Gate: test accuracy >= 70% (smoke: >= 35% on a 1K test subset).
     python milestones/04_1998_cnn/02_lecun_cifar10.py [--smoke] [--data-dir DIR] [--backend B]
 """
 
-import os
 import sys
-from pathlib import Path
 
-from tinytorch.cli import gate, milestone_parser, skip, start
+from tinytorch.cli import dataset_dir, fit, gate, milestone_parser, skip, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -39,18 +37,8 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.data import Compose, RandomCrop, RandomHorizontalFlip
 from tinytorch.frontend.datasets import DatasetNotFoundError, load_cifar10
-from tinytorch.frontend.progress import ProgressBar
 
 GATE, SMOKE_GATE = 0.70, 0.35
-BOOK_CACHE = Path(__file__).resolve().parents[1] / "datasets" / "cifar10"
-
-
-def data_dir(args) -> Path | None:
-    """--data-dir, else $TINYTORCH_DATA_DIR/cifar10 (the loader's default), else
-    milestones/datasets/cifar10/."""
-    if args.data_dir:
-        return Path(args.data_dir)
-    return None if os.environ.get("TINYTORCH_DATA_DIR") else BOOK_CACHE
 
 
 def block(c_in: int, c_out: int) -> list:
@@ -70,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         X_train, y_train, X_test, y_test = load_cifar10(
-            data_dir(args), download=not (args.smoke or args.no_download)
+            dataset_dir(args, "cifar10"), download=not (args.smoke or args.no_download)
         )
     except DatasetNotFoundError as exc:
         print(exc)
@@ -108,13 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
     schedule = CosineSchedule(max_lr=args.lr, min_lr=0.001, total_epochs=epochs)
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=schedule)
-    bar = ProgressBar(range(epochs), desc="training", unit="epoch")
-    for _ in bar:
-        loss = trainer.train_epoch(train)
-        _, acc = trainer.evaluate(test)
-        bar.set(loss=loss, test_acc=acc)
+    acc = fit(trainer, train, test, epochs)
 
-    _, acc = trainer.evaluate(test)
     print(f"\ntest accuracy {acc:.2%}")
     return gate("CIFAR-10 test accuracy", acc, SMOKE_GATE if args.smoke else GATE)
 

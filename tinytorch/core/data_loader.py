@@ -1,21 +1,4 @@
 """``from tinytorch.core.data_loader import TensorDataset, DataLoader`` (book Module 08)."""
 
-from tinytorch.frontend.data import (
-    Compose,
-    DataLoader,
-    Dataset,
-    Normalize,
-    RandomCrop,
-    RandomHorizontalFlip,
-    TensorDataset,
-)
-
-__all__ = [
-    "Compose",
-    "DataLoader",
-    "Dataset",
-    "Normalize",
-    "RandomCrop",
-    "RandomHorizontalFlip",
-    "TensorDataset",
-]
+from tinytorch.frontend.data import *  # noqa: F403  (the book's path to the one implementation)
+from tinytorch.frontend.data import __all__  # noqa: F401
