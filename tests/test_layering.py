@@ -14,11 +14,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "tinytorch"
 
 ALLOWED = {
-    "ir": {"ir"},
-    "passes": {"ir", "passes"},
-    "backends": {"ir", "backends"},
-    "runtime": {"ir", "passes", "backends", "runtime"},
-    "frontend": {"ir", "passes", "backends", "runtime", "frontend"},
+    "util": {"util"},
+    "ir": {"util", "ir"},
+    "passes": {"util", "ir", "passes"},
+    "backends": {"util", "ir", "backends"},
+    "runtime": {"util", "ir", "passes", "backends", "runtime"},
+    "frontend": {"util", "ir", "passes", "backends", "runtime", "frontend"},
     "core": {"frontend", "core"},
 }
 

@@ -40,6 +40,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tinytorch.util.flags import cache_root, env, env_path
+
 EXIT_PASSED, EXIT_FAILED, EXIT_SKIPPED = 0, 1, 3
 # The book's modules in order (Module 01 tensor ... 08 data_loader ...).
 CORE_ORDER = [
@@ -134,9 +136,9 @@ class Milestone:
 
 def milestones_root() -> Path:
     """``$TINYTORCH_MILESTONES``, else the checkout's ``milestones/``, else ``./milestones``."""
-    env = os.environ.get("TINYTORCH_MILESTONES")
-    if env:
-        return Path(env).expanduser()
+    explicit = env_path("TINYTORCH_MILESTONES")
+    if explicit is not None:
+        return explicit
     beside_package = Path(__file__).resolve().parents[1] / "milestones"
     if beside_package.is_dir():
         return beside_package
@@ -178,11 +180,7 @@ def resolve(name: str, milestones: list[Milestone]) -> list[Milestone]:
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("TINYTORCH_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "tinytorch"
+    return cache_root()
 
 
 def status_path() -> Path:
@@ -457,14 +455,14 @@ def dataset_dir(args: argparse.Namespace, name: str) -> Path | None:
     ``milestones/datasets/<name>/``."""
     if getattr(args, "data_dir", None):
         return Path(args.data_dir)
-    return None if os.environ.get("TINYTORCH_DATA_DIR") else milestones_root() / "datasets" / name
+    return None if env("TINYTORCH_DATA_DIR") else milestones_root() / "datasets" / name
 
 
 def fit(trainer: Any, train: Any, test: Any, epochs: int) -> float:
     """The milestones' training loop: ``epochs`` rounds of ``trainer.train_epoch(train)``,
     each followed by ``trainer.evaluate(test)`` shown on a progress bar (plain lines when
     the output is not a terminal). Returns the final test accuracy."""
-    from tinytorch.frontend.progress import ProgressBar
+    from tinytorch.util.progress import ProgressBar
 
     acc = 0.0
     bar = ProgressBar(range(epochs), desc="training", unit="epoch")

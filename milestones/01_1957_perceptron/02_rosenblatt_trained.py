@@ -26,7 +26,7 @@ from tinytorch.core.losses import BinaryCrossEntropyLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import Trainer
-from tinytorch.frontend.progress import ProgressBar
+from tinytorch.util.progress import ProgressBar
 
 GATE = 0.95
 

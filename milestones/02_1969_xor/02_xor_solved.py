@@ -25,7 +25,7 @@ from tinytorch.core.losses import BinaryCrossEntropyLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import Trainer
-from tinytorch.frontend.progress import ProgressBar
+from tinytorch.util.progress import ProgressBar
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 Y = np.array([[0], [1], [1], [0]], dtype=np.float32)

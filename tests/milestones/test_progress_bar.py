@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from tinytorch.frontend.progress import ProgressBar, format_metrics
+from tinytorch.util.progress import ProgressBar, format_metrics
 
 
 class FakeTerminal(io.StringIO):

@@ -14,7 +14,6 @@ Context managers override the global setting for the current thread only.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tinytorch.backends import check_backend_name
+from tinytorch.util.flags import env
 
 _ENV_FLAGS = {
     "backend": "TINYTORCH_BACKEND",
@@ -47,7 +47,7 @@ def _get(flag: str, default: Any) -> Any:
     if flag in _globals:
         return _globals[flag]
     if flag not in _env:  # environment variables are read once, at first use
-        _env[flag] = os.environ.get(_ENV_FLAGS[flag], "")
+        _env[flag] = env(_ENV_FLAGS[flag])
     return _env[flag] if _env[flag] else default
 
 

@@ -40,8 +40,8 @@ from tinytorch.ir.hashing import hash_signature
 from tinytorch.ir.node import Node
 from tinytorch.passes.base import PassManager, PassRecord
 from tinytorch.runtime import config
-from tinytorch.runtime.cache import LRUCache
 from tinytorch.runtime.profiler import make_hook
+from tinytorch.util.lru import LRUCache
 
 VIEW_OPS = frozenset({"reshape", "permute", "slice", "expand"})
 

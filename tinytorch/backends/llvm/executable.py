@@ -30,6 +30,7 @@ from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
 from tinytorch.ir.printer import short_src
 from tinytorch.ir.registry import get
+from tinytorch.util.flags import env_int
 
 # A kernel is split across threads only when it is big enough to pay for the hand-off
 # (measured: below ~100k elements the split costs more than it saves).
@@ -39,13 +40,11 @@ _pool: ThreadPoolExecutor | None = None
 
 def thread_count() -> int:
     """Threads for one kernel: TINYTORCH_THREADS, else every core this process may use."""
-    env = os.environ.get("TINYTORCH_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return env_int("TINYTORCH_THREADS", cores)
 
 
 def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> None:

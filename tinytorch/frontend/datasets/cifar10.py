@@ -40,6 +40,7 @@ from tinytorch.frontend.datasets.download import (
     OfflineError,
     download_file,
 )
+from tinytorch.util.flags import env_path
 
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
@@ -118,9 +119,9 @@ def read_batch(
 
 def default_cifar10_dir() -> Path:
     """``$TINYTORCH_DATA_DIR/cifar10``, else ``~/.cache/tinytorch/datasets/cifar10``."""
-    root = os.environ.get("TINYTORCH_DATA_DIR")
-    if root:
-        return Path(root).expanduser() / "cifar10"
+    root = env_path("TINYTORCH_DATA_DIR")
+    if root is not None:
+        return root / "cifar10"
     return Path.home() / ".cache" / "tinytorch" / "datasets" / "cifar10"
 
 

@@ -27,6 +27,7 @@ from tinytorch.frontend.datasets.download import (
     download_file,
 )
 from tinytorch.frontend.datasets.idx import read_idx
+from tinytorch.util.flags import env_path
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -55,9 +56,9 @@ LABELS_MAGIC = 0x00000801  # uint8, 1 dim
 
 def default_mnist_dir() -> Path:
     """``$TINYTORCH_DATA_DIR/mnist``, else ``~/.cache/tinytorch/datasets/mnist``."""
-    root = os.environ.get("TINYTORCH_DATA_DIR")
-    if root:
-        return Path(root).expanduser() / "mnist"
+    root = env_path("TINYTORCH_DATA_DIR")
+    if root is not None:
+        return root / "mnist"
     return Path.home() / ".cache" / "tinytorch" / "datasets" / "mnist"
 
 

@@ -13,15 +13,16 @@ bar when it streams a milestone's output to your terminal).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
+from tinytorch.util.flags import env
+
 
 def _interactive(stream: TextIO) -> bool:
-    forced = os.environ.get("TINYTORCH_PROGRESS", "").lower()
+    forced = env("TINYTORCH_PROGRESS").lower()
     if forced in ("bar", "tty", "1"):
         return True
     if forced in ("plain", "lines", "0"):
