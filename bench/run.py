@@ -284,7 +284,7 @@ def training_step_rows(report: Report, name: str, fresh, torch_model, batch, lr:
 
 def w1_mlp_step(report: Report, repeat: int) -> None:
     """One training step of an MLP 64-128-ReLU-10 on TinyDigits batches of 64 (CE + SGD)."""
-    from tinytorch.frontend.datasets.tinydigits import load_tinydigits
+    from tinytorch.data.datasets.tinydigits import load_tinydigits
 
     x_train, y_train, _, _ = load_tinydigits()
     xb = np.asarray(x_train, np.float32).reshape(len(x_train), -1)[:64]

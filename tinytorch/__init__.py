@@ -11,19 +11,21 @@ Switch backends with ``tinytorch.set_backend("numpy")`` / ``with tinytorch.backe
 
 from tinytorch import ir  # noqa: F401  (registers the ops)
 from tinytorch.backends import available_backends
-from tinytorch.frontend.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.data.datasets import load_cifar10, load_mnist, load_tinydigits
+from tinytorch.data.loader import DataLoader, Dataset, TensorDataset
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
-from tinytorch.frontend.data import DataLoader, Dataset, TensorDataset
-from tinytorch.frontend.datasets import load_cifar10, load_mnist, load_tinydigits
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain, fusion_report
-from tinytorch.frontend.layers import Dropout, Flatten, Layer, Linear, Sequential
-from tinytorch.frontend.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
-from tinytorch.frontend.optimizers import SGD, Adam, AdamW, Optimizer
-from tinytorch.frontend.spatial import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d
 from tinytorch.frontend.tensor import Tensor, realize
-from tinytorch.frontend.training import CosineSchedule, Trainer, clip_grad_norm
 from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
+from tinytorch.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.nn.layers import Dropout, Flatten, Linear, Sequential
+from tinytorch.nn.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
+from tinytorch.nn.module import Layer
+from tinytorch.nn.spatial import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d
+from tinytorch.optim.clipping import clip_grad_norm
+from tinytorch.optim.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.optim.schedules import CosineSchedule
 from tinytorch.runtime import (
     backend,
     current_backend,
@@ -35,6 +37,7 @@ from tinytorch.runtime import (
     set_debug,
     set_pipeline,
 )
+from tinytorch.train.trainer import Trainer
 
 cat = concat
 __version__ = "0.1.0"

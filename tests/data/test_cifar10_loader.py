@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tinytorch import DataLoader, Tensor, TensorDataset
-from tinytorch.frontend.data import Compose, Normalize, RandomCrop, RandomHorizontalFlip
-from tinytorch.frontend.datasets import DatasetNotFoundError, cifar10, load_cifar10
+from tinytorch.data.datasets import DatasetNotFoundError, cifar10, load_cifar10
+from tinytorch.data.transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip
 
 NAMES = [*cifar10.TRAIN_BATCHES, cifar10.TEST_BATCH]
 

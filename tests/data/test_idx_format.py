@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from tinytorch.frontend.datasets import read_idx, write_idx
+from tinytorch.data.datasets import read_idx, write_idx
 
 
 def _idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -10,8 +10,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tinytorch.frontend.datasets import DatasetNotFoundError, load_mnist, mnist, write_idx
-from tinytorch.frontend.datasets import download as dl
+from tinytorch.data.datasets import DatasetNotFoundError, load_mnist, mnist, write_idx
+from tinytorch.data.datasets import download as dl
 
 NAMES = list(mnist.FILES)
 

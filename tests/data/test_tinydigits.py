@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytorch.frontend.datasets import load_tinydigits, tinydigits_path
+from tinytorch.data.datasets import load_tinydigits, tinydigits_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 
 import tinytorch
 from tinytorch import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d, ReLU, Tensor
-from tinytorch.frontend.spatial import avg_pool2d, conv2d, max_pool2d
+from tinytorch.nn.spatial import avg_pool2d, conv2d, max_pool2d
 
 
 def conv_loops(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, padding: int):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.frontend.datasets import load_tinydigits, write_idx
+from tinytorch.data.datasets import load_tinydigits, write_idx
 
 OFFLINE_SCRIPTS = [
     "01_1957_perceptron/01_rosenblatt_forward.py",

@@ -132,7 +132,7 @@ def test_windows_with_minus_inf_padding_has_no_gradient_on_the_border(inp, run_i
 
 def test_windows_on_every_backend_through_the_frontend(rng):
     """The same numbers on the NumPy reference and the LLVM backend (opaque: NumPy kernel)."""
-    from tinytorch.frontend.spatial import windows
+    from tinytorch.nn.spatial import windows
 
     x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
     want = windows_loops(x, (3, 2), (2, 1), (1, 1), -np.inf)

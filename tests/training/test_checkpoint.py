@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinytorch import SGD, Adam, CosineSchedule, Linear, MSELoss, ReLU, Sequential, Tensor, Trainer
-from tinytorch.frontend import checkpoint
+from tinytorch.train import checkpoint
 
 
 def batches(seed: int = 0) -> list[tuple[Tensor, Tensor]]:

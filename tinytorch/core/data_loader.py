@@ -1,4 +1,21 @@
 """``from tinytorch.core.data_loader import TensorDataset, DataLoader`` (book Module 08)."""
 
-from tinytorch.frontend.data import *  # noqa: F403  (the book's path to the one implementation)
-from tinytorch.frontend.data import __all__  # noqa: F401
+from tinytorch.data.loader import DataLoader, Dataset, TensorDataset
+from tinytorch.data.transforms import (
+    Compose,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    Transform,
+)
+
+__all__ = [
+    "Compose",
+    "DataLoader",
+    "Dataset",
+    "Normalize",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "TensorDataset",
+    "Transform",
+]

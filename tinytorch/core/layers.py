@@ -1,15 +1,15 @@
 """``from tinytorch.core.layers import Linear, Dropout, Sequential`` (book Module 03)."""
 
-from tinytorch.frontend.layers import (
+from tinytorch.nn.layers import (
     DROPOUT_MAX_PROB,
     DROPOUT_MIN_PROB,
     XAVIER_SCALE_FACTOR,
     Dropout,
     Flatten,
-    Layer,
     Linear,
     Sequential,
 )
+from tinytorch.nn.module import Layer
 
 __all__ = [
     "DROPOUT_MAX_PROB",

@@ -1,6 +1,6 @@
 """``from tinytorch.core.losses import MSELoss, CrossEntropyLoss`` (book Module 04)."""
 
-from tinytorch.frontend.losses import (
+from tinytorch.nn.losses import (
     BinaryCrossEntropyLoss,
     CrossEntropyLoss,
     Loss,

@@ -1,5 +1,5 @@
 """``from tinytorch.core.optimizers import Adam`` (book Module 06)."""
 
-from tinytorch.frontend.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.optim.optimizers import SGD, Adam, AdamW, Optimizer
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinytorch.frontend.dtypes import is_float
+from tinytorch.frontend.tensor_type import tensor_class
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
 from tinytorch.ir.registry import get
-from tinytorch.runtime.realize import observe
+from tinytorch.runtime.realize import observe, realize
 
 if TYPE_CHECKING:
     from tinytorch.frontend.tensor import Tensor
@@ -89,7 +90,7 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple[Tensor, ...]:
-        from tinytorch.frontend.tensor import Tensor
+        Tensor = tensor_class()
 
         out = []
         for p in _user_inputs(self._node):
@@ -102,8 +103,7 @@ class Function:
         return type(self).__name__
 
     def apply(self, grad_output: Any) -> tuple[np.ndarray | None, ...]:
-        from tinytorch.frontend.tensor import Tensor
-        from tinytorch.runtime import realize
+        Tensor = tensor_class()
 
         g = Tensor(grad_output, dtype=self._node.dtype)
         if g.shape != self._node.shape:
@@ -200,7 +200,7 @@ def _backprop(
 def backward(root: Tensor, gradient: Any = None) -> None:
     """Append the backward graph of ``root`` and accumulate into every live tensor's
     ``.grad``. Nothing is computed until a gradient is read."""
-    from tinytorch.frontend.tensor import Tensor
+    Tensor = tensor_class()
 
     node = root._node
     if not root.requires_grad:

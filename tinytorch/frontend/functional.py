@@ -24,6 +24,7 @@ from tinytorch.frontend.dtypes import (
     scalar_dtype,
 )
 from tinytorch.frontend.source import user_op
+from tinytorch.frontend.tensor_type import as_tensor, tensor_class, wrap
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.shapes import (
@@ -41,29 +42,6 @@ if TYPE_CHECKING:
 Scalar = (numbers.Real, np.bool_)
 
 
-_TENSOR: Any = None
-
-
-def _T():
-    """The Tensor class (imported late: tensor.py imports this module)."""
-    global _TENSOR
-    if _TENSOR is None:
-        from tinytorch.frontend.tensor import Tensor
-
-        _TENSOR = Tensor
-    return _TENSOR
-
-
-def _wrap(node, parents: Sequence[Any], label: str | None = None) -> Tensor:
-    return _T()._from_op(node, parents, label)
-
-
-def as_tensor(x: Any) -> Tensor:
-    """Tensors pass through; lists, arrays and scalars become constant tensors."""
-    T = _T()
-    return x if isinstance(x, T) else T(x)
-
-
 # --------------------------------------------------------------- elementwise
 _FLOAT_RESULT = {"div"}  # integer inputs give a float result (true division)
 _COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
@@ -71,7 +49,7 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
 def _binary(op: str, a: Any, b: Any) -> Tensor:
-    T = _T()
+    T = tensor_class()
     ta, tb = isinstance(a, T), isinstance(b, T)
     if not ta and not isinstance(a, Scalar):
         a, ta = as_tensor(a), True
@@ -96,7 +74,7 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
         return B.const(_scalar_as(x, dtype), shape, dtype)
 
     parents = [x for x in (a, b) if isinstance(x, T)]
-    return _wrap(B.make(op, (node_of(a), node_of(b))), parents)
+    return wrap(B.make(op, (node_of(a), node_of(b))), parents)
 
 
 def _scalar_as(x: Any, dtype: str) -> Any:
@@ -132,7 +110,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 @user_op("pow")
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
-    T = _T()
+    T = tensor_class()
     if isinstance(a, T) and isinstance(b, Scalar) and not is_float(a.dtype) and b < 0:
         a = astype(a, DEFAULT_FLOAT)  # integers to negative powers are fractions
     return _binary("pow", a, b)
@@ -157,13 +135,13 @@ def compare(op: str, a: Any, b: Any) -> Tensor:
 @user_op("neg")
 def neg(x: Tensor) -> Tensor:
     node = x._node if x.dtype != "bool" else B.cast(x._node, "int64")
-    return _wrap(B.neg(node), [x])
+    return wrap(B.neg(node), [x])
 
 
 def _unary_float(op: str, label: str | None = None):
     @user_op(op)
     def fn(x: Tensor) -> Tensor:
-        return _wrap(B.make(op, (_float_input(x),)), [x], label)
+        return wrap(B.make(op, (_float_input(x),)), [x], label)
 
     fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"Elementwise ``{op}``; integer inputs are computed in float32."
@@ -180,18 +158,18 @@ gelu = _unary_float("gelu")
 
 @user_op("relu")
 def relu(x: Tensor) -> Tensor:
-    return _wrap(B.make("relu", (x._node,)), [x])
+    return wrap(B.make("relu", (x._node,)), [x])
 
 
 @user_op("abs")
 def abs(x: Tensor) -> Tensor:  # noqa: A001
-    return _wrap(B.make("abs", (x._node,)), [x])
+    return wrap(B.make("abs", (x._node,)), [x])
 
 
 @user_op("clip")
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Limit values to ``[min, max]``. Tensor bounds broadcast (via maximum/minimum)."""
-    T = _T()
+    T = tensor_class()
     if isinstance(min, T) or isinstance(max, T):
         out = x
         if min is not None:
@@ -208,13 +186,13 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
             dtype = scalar_dtype(dtype, bound)
     lo = None if min is None else np.array(min).astype(dtype).item()
     hi = None if max is None else np.array(max).astype(dtype).item()
-    return _wrap(B.make("clip", (B.cast(x._node, dtype),), lo=lo, hi=hi), [x])
+    return wrap(B.make("clip", (B.cast(x._node, dtype),), lo=lo, hi=hi), [x])
 
 
 @user_op("where")
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` is true, else ``b``; all three broadcast together."""
-    T = _T()
+    T = tensor_class()
     cond = as_tensor(condition)
     if cond.dtype != "bool":
         cond = compare("ne", cond, 0)
@@ -235,15 +213,15 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         return B.const(np.array(x).astype(dtype).item(), shape, dtype)
 
     node = B.make("where", (B.expand(cond._node, shape), node_of(a), node_of(b)))
-    return _wrap(node, tensors)
+    return wrap(node, tensors)
 
 
 @user_op("astype")
 def astype(x: Tensor, dtype: Any) -> Tensor:
     dtype = normalize_dtype(dtype)
     if dtype == x.dtype:
-        return _wrap(B.make("cast", (x._node,), dtype=dtype), [x])
-    return _wrap(B.cast(x._node, dtype), [x])
+        return wrap(B.make("cast", (x._node,), dtype=dtype), [x])
+    return wrap(B.cast(x._node, dtype), [x])
 
 
 # -------------------------------------------------------------------- matmul
@@ -255,7 +233,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     are a ``ValueError`` "Cannot perform matrix multiplication: (2, 3) @ (2, 2). Inner
     dimensions must match: 3 ≠ 2".
     """
-    T = _T()
+    T = tensor_class()
     for x in (a, b):
         if not isinstance(x, T):
             raise TypeError(f"Expected Tensor for matrix multiplication, got {type(x)}")
@@ -286,7 +264,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         batch = ()
     out = B.make("matmul", (na, nb))
     final = batch + ((sa[-2],) if len(sa) >= 2 else ()) + ((sb[-1],) if len(sb) >= 2 else ())
-    return _wrap(B.reshape(out, final) if out.shape != final else out, [a, b], "MatmulBackward")
+    return wrap(B.reshape(out, final) if out.shape != final else out, [a, b], "MatmulBackward")
 
 
 # ---------------------------------------------------------------- reductions
@@ -296,9 +274,7 @@ def _axes(x: Tensor, axis: Any, op: str) -> tuple[int, ...]:
 
 @user_op("sum")
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _wrap(
-        B.make("sum", (x._node,), axes=_axes(x, axis, "sum"), keepdims=bool(keepdims)), [x]
-    )
+    return wrap(B.make("sum", (x._node,), axes=_axes(x, axis, "sum"), keepdims=bool(keepdims)), [x])
 
 
 @user_op("mean")
@@ -335,7 +311,7 @@ def _extremum(op: str, x: Tensor, axis: Any, keepdims: bool) -> Tensor:
             f"{op}: cannot reduce over an empty axis (shape {x.shape}, axis {axis}): "
             "the maximum of nothing is undefined"
         )
-    return _wrap(B.make(op, (x._node,), axes=axes, keepdims=bool(keepdims)), [x])
+    return wrap(B.make(op, (x._node,), axes=axes, keepdims=bool(keepdims)), [x])
 
 
 @user_op("max")
@@ -353,7 +329,7 @@ def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor
     ax = None if axis is None else normalize_axis(axis, x.ndim, "argmax")
     if (ax is None and x.size == 0) or (ax is not None and x.ndim and x.shape[ax] == 0):
         raise ShapeError(f"argmax: cannot take the argmax over an empty axis (shape {x.shape})")
-    return _wrap(B.make("argmax", (x._node,), axis=ax, keepdims=bool(keepdims)), [x])
+    return wrap(B.make("argmax", (x._node,), axis=ax, keepdims=bool(keepdims)), [x])
 
 
 # ---------------------------------------------------------------- activations
@@ -386,7 +362,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     new = infer_reshape(x.size, shape)
-    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "ReshapeBackward")
+    return wrap(B.make("reshape", (x._node,), shape=new), [x], "ReshapeBackward")
 
 
 @user_op("permute")
@@ -400,7 +376,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     perm = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
     if sorted(perm) != list(range(x.ndim)):
         raise ShapeError(f"permute: {dims} repeats an axis")
-    return _wrap(B.make("permute", (x._node,), perm=perm), [x], "PermuteBackward")
+    return wrap(B.make("permute", (x._node,), perm=perm), [x], "PermuteBackward")
 
 
 @user_op("transpose")
@@ -412,12 +388,12 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
     if dim0 is None:
         if x.ndim < 2:
             perm = tuple(range(x.ndim))
-            return _wrap(B.make("permute", (x._node,), perm=perm), [x], "TransposeBackward")
+            return wrap(B.make("permute", (x._node,), perm=perm), [x], "TransposeBackward")
         dim0, dim1 = -2, -1
     a, b = normalize_axis(dim0, x.ndim, "transpose"), normalize_axis(dim1, x.ndim, "transpose")
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
-    return _wrap(B.make("permute", (x._node,), perm=tuple(perm)), [x], "TransposeBackward")
+    return wrap(B.make("permute", (x._node,), perm=tuple(perm)), [x], "TransposeBackward")
 
 
 @user_op("expand")
@@ -437,7 +413,7 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     )
     if broadcast_shapes(x.shape, target, op="expand") != target:
         raise ShapeError(f"expand: cannot broadcast shape {x.shape} to {target}")
-    return _wrap(B.make("expand", (x._node,), shape=target), [x], "ExpandBackward")
+    return wrap(B.make("expand", (x._node,), shape=target), [x], "ExpandBackward")
 
 
 @user_op("squeeze")
@@ -450,14 +426,14 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
         else [a for a in _axes(x, axis, "squeeze") if x.shape[a] == 1]
     )
     new = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "SqueezeBackward")
+    return wrap(B.make("reshape", (x._node,), shape=new), [x], "SqueezeBackward")
 
 
 @user_op("unsqueeze")
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     a = normalize_axis(axis, x.ndim + 1, "unsqueeze")
     new = x.shape[:a] + (1,) + x.shape[a:]
-    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "UnsqueezeBackward")
+    return wrap(B.make("reshape", (x._node,), shape=new), [x], "UnsqueezeBackward")
 
 
 @user_op("flatten")
@@ -467,7 +443,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s = normalize_axis(start_dim, x.ndim, "flatten")
     e = normalize_axis(end_dim, x.ndim, "flatten")
     new = x.shape[:s] + (prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
-    return _wrap(B.make("reshape", (x._node,), shape=new), [x], "FlattenBackward")
+    return wrap(B.make("reshape", (x._node,), shape=new), [x], "FlattenBackward")
 
 
 @user_op("concat")
@@ -490,7 +466,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     for t in tensors[1:]:
         dtype = promote(dtype, t.dtype)
     node = B.make("concat", tuple(B.cast(t._node, dtype) for t in tensors), axis=ax)
-    return _wrap(node, tensors)
+    return wrap(node, tensors)
 
 
 @user_op("stack")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinytorch.frontend.source import user_op
+from tinytorch.frontend.tensor_type import tensor_class
 from tinytorch.ir import build as B
 from tinytorch.ir.node import Node
 
@@ -27,7 +28,7 @@ def _is_int(k: Any) -> bool:
 
 
 def _is_array_index(k: Any) -> bool:
-    from tinytorch.frontend.tensor import Tensor
+    Tensor = tensor_class()
 
     return isinstance(k, (list, np.ndarray, Tensor))
 
@@ -58,7 +59,7 @@ def _check_bounds(arr: np.ndarray, size: int, axis: int) -> None:
 def _index_tensor(k: Any, size: int, axis: int) -> Tensor:
     """The index as an integer tensor. Indices whose values are known now are checked now;
     a lazy index tensor is checked by the gather kernel when it runs."""
-    from tinytorch.frontend.tensor import Tensor
+    Tensor = tensor_class()
 
     if isinstance(k, Tensor):
         if k.dtype not in ("int8", "uint8", "int16", "int32", "int64"):
@@ -87,7 +88,7 @@ def _index_tensor(k: Any, size: int, axis: int) -> Tensor:
 def getitem(x: Tensor, key: Any) -> Tensor:
     """``x[key]`` as ``slice`` (ints and slices), then ``gather`` (the integer array), then
     ``reshape`` (drop the integer axes, add the ``None`` axes)."""
-    from tinytorch.frontend.tensor import Tensor
+    Tensor = tensor_class()
 
     if not isinstance(key, tuple):
         key = (key,)

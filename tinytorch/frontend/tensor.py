@@ -23,9 +23,11 @@ from tinytorch.frontend import autograd
 from tinytorch.frontend import functional as F
 from tinytorch.frontend.dtypes import is_float, to_array
 from tinytorch.frontend.indexing import getitem
+from tinytorch.frontend.tensor_type import register_tensor_class
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.node import Node
+from tinytorch.runtime.realize import realize as run_graph
 
 
 def _is_operand(x: Any) -> bool:
@@ -93,9 +95,7 @@ class Tensor:
                 self._grad = Tensor._from_op(B.add(self._grad._node, g), [])
 
     def _realize(self) -> np.ndarray:
-        from tinytorch.runtime import realize
-
-        realize([self._node])
+        run_graph([self._node])
         return self._node.meta["value"]
 
     # ------------------------------------------------------------- properties
@@ -436,13 +436,14 @@ class Tensor:
         return F.astype(self, "int64")
 
 
+register_tensor_class(Tensor)
+
+
 def realize(*tensors: Tensor) -> None:
     """Compute several tensors in one run of one compiled graph (``optimizer.step()`` uses
     this for all parameter updates at once). Pending tensors you hold that share the graph
     are computed in the same run."""
-    from tinytorch.runtime import realize as run
-
     flat: list[Tensor] = []
     for t in tensors:
         flat.extend(t if isinstance(t, (list, tuple)) else [t])
-    run([t._node for t in flat])
+    run_graph([t._node for t in flat])

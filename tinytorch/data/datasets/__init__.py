@@ -2,16 +2,16 @@
 (python-pickle batches read by a restricted unpickler): downloaded with checksums, or files
 you place yourself."""
 
-from tinytorch.frontend.datasets.cifar10 import default_cifar10_dir, load_cifar10
-from tinytorch.frontend.datasets.download import (
+from tinytorch.data.datasets.cifar10 import default_cifar10_dir, load_cifar10
+from tinytorch.data.datasets.download import (
     ChecksumError,
     DatasetNotFoundError,
     OfflineError,
     download_file,
 )
-from tinytorch.frontend.datasets.idx import read_idx, write_idx
-from tinytorch.frontend.datasets.mnist import default_mnist_dir, load_mnist
-from tinytorch.frontend.datasets.tinydigits import load_tinydigits, tinydigits_path
+from tinytorch.data.datasets.idx import read_idx, write_idx
+from tinytorch.data.datasets.mnist import default_mnist_dir, load_mnist
+from tinytorch.data.datasets.tinydigits import load_tinydigits, tinydigits_path
 
 __all__ = [
     "ChecksumError",

@@ -1,4 +1,4 @@
-"""Training (book Module 07): ``CosineSchedule``, ``clip_grad_norm`` and ``Trainer``.
+"""Training (book Module 07): the ``Trainer``.
 
 The Trainer follows the book's loop step by step (spec §7.3), including two behaviours the
 book's code has and its prose glosses over; both are kept and documented, not "fixed":
@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 
 from tinytorch.frontend.autograd import no_grad
-from tinytorch.frontend.checkpoint import load_state, save_state
-from tinytorch.frontend.layers import Layer, state_mismatches
 from tinytorch.frontend.tensor import Tensor
-from tinytorch.frontend.training_helpers import CosineSchedule, clip_grad_norm, clip_grad_norm_lazy
+from tinytorch.nn.module import Layer, state_mismatches
+from tinytorch.optim.clipping import clip_grad_norm_lazy
+from tinytorch.train.checkpoint import load_state, save_state
 
-__all__ = ["CosineSchedule", "Trainer", "clip_grad_norm", "clip_grad_norm_lazy"]
+__all__ = ["Trainer"]
 
 
 # ------------------------------------------------------------------- Trainer
@@ -160,7 +160,7 @@ class Trainer:
     def save_checkpoint(self, path: str) -> None:
         """Write the book's checkpoint dict (epoch, step, model/optimizer/scheduler state,
         history, training_mode) as arrays + JSON, atomically; see
-        :mod:`tinytorch.frontend.checkpoint`. Any file name works, ``.pkl`` included."""
+        :mod:`tinytorch.train.checkpoint`. Any file name works, ``.pkl`` included."""
         save_state(
             path,
             {

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytorch.frontend.datasets.download import (
+from tinytorch.data.datasets.download import (
     DEFAULT_TIMEOUT,
     DatasetNotFoundError,
     OfflineError,
     download_file,
 )
-from tinytorch.frontend.datasets.idx import read_idx
+from tinytorch.data.datasets.idx import read_idx
 from tinytorch.util.flags import env_path
 
 MIRRORS = (

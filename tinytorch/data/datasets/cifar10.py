@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.frontend.datasets.download import (
+from tinytorch.data.datasets.download import (
     DEFAULT_TIMEOUT,
     DatasetNotFoundError,
     OfflineError,

@@ -29,13 +29,14 @@ import numpy as np
 
 from tinytorch.frontend.autograd import no_grad, record_op
 from tinytorch.frontend.dtypes import DEFAULT_FLOAT, is_float
-from tinytorch.frontend.functional import _wrap, astype
-from tinytorch.frontend.layers import Layer, _positive_int
+from tinytorch.frontend.functional import astype
 from tinytorch.frontend.source import user_op
 from tinytorch.frontend.tensor import Tensor
+from tinytorch.frontend.tensor_type import wrap
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.ops.spatial import out_size
+from tinytorch.nn.module import Layer, positive_int
 
 IntOrPair = int | tuple[int, int]
 
@@ -92,7 +93,7 @@ def windows(
         padding=tuple(padding),
         pad_value=float(pad_value),
     )
-    return _wrap(node, [x], "UnfoldBackward")
+    return wrap(node, [x], "UnfoldBackward")
 
 
 @user_op("conv2d")
@@ -162,8 +163,8 @@ class Conv2d(Layer):
         padding: IntOrPair = 0,
         bias: bool = True,
     ) -> None:
-        self.in_channels = _positive_int(in_channels, "Conv2d in_channels")
-        self.out_channels = _positive_int(out_channels, "Conv2d out_channels")
+        self.in_channels = positive_int(in_channels, "Conv2d in_channels")
+        self.out_channels = positive_int(out_channels, "Conv2d out_channels")
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
         self.stride = _pair(stride, "stride", "Conv2d", 1)
         self.padding = _pair(padding, "padding", "Conv2d", 0)
@@ -276,7 +277,7 @@ class BatchNorm2d(Layer):
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
-        self.num_features = _positive_int(num_features, "BatchNorm2d num_features")
+        self.num_features = positive_int(num_features, "BatchNorm2d num_features")
         if not eps > 0:
             raise ValueError(f"BatchNorm2d: eps must be positive, got {eps}")
         if not 0.0 <= momentum <= 1.0:

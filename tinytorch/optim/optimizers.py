@@ -1,5 +1,5 @@
 """Optimizers (book Module 06): ``SGD``, ``Adam``, ``AdamW``, on the one-graph ``Optimizer``
-base of :mod:`tinytorch.frontend.optimizer_base` (read it for how ``step()`` builds every
+base of :mod:`tinytorch.optim.optimizer` (read it for how ``step()`` builds every
 update as graph, realizes them all at once, and keeps per-step numbers out of the plan key).
 
 Each class below only writes its update equations, exactly the book's (spec §6), as lazy
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.frontend.optimizer_base import Optimizer, Update, check_number, grad_of
 from tinytorch.frontend.tensor import Tensor
+from tinytorch.optim.optimizer import Optimizer, Update, check_number, grad_of
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
