@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,13 +109,38 @@ def realize(nodes: Sequence[Node]) -> None:
         capture = Capture(pending)
     plan = get_plan(capture, backend_name)
     inputs = [s.meta["value"] for s in capture.sources]
-    outputs = plan.executable.run(inputs, make_hook(backend_name))
+    arrays = run_plan(plan, backend_name, pending, inputs)
+    for node, array in zip(pending, arrays, strict=True):
+        node.meta["value"] = array
+    listener = getattr(_local, "listener", None)
+    if listener is not None:
+        listener(plan, backend_name, capture.sources, pending, arrays)
+
+
+def run_plan(
+    plan: Plan, backend_name: str, outputs: Sequence[Node], inputs: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Run a compiled plan on input arrays: one array per node of ``outputs``, each in
+    memory of its own unless the node is a view (see :func:`_must_copy`)."""
+    results = plan.executable.run(inputs, make_hook(backend_name))
     given: list[np.ndarray] = []
-    for node, array in zip(pending, outputs, strict=True):
+    for node, array in zip(outputs, results, strict=True):
         if _must_copy(node, array, inputs, given):
             array = np.array(array, copy=True)
         given.append(array)
-        node.meta["value"] = array
+    return given
+
+
+_local = threading.local()
+RealizeListener = Callable[[Plan, str, list[Node], list[Node], list[np.ndarray]], None]
+
+
+def set_realize_listener(listener: RealizeListener | None) -> RealizeListener | None:
+    """Call ``listener(plan, backend, sources, outputs, arrays)`` after every realization on
+    this thread (``tinytorch.compile`` records a step this way); returns the previous one."""
+    old = getattr(_local, "listener", None)
+    _local.listener = listener
+    return old
 
 
 # (owner, node) weak pairs for the tensors handed to the user since the last realization.

@@ -1,0 +1,458 @@
+"""``tinytorch.compile(fn)``: record a whole step once, then replay it without its Python.
+
+Building graph costs microseconds of Python per op. A training step of a small model builds
+a hundred nodes, so most of its time is Python, not arithmetic — and every step builds the
+*same* graph. A compiled function runs ``fn`` once, lazily, while recording what happens:
+
+* every realization (the compiled plan that ran and where each of its inputs came from: an
+  argument, a parameter or optimizer buffer, an earlier result of the same step, a fresh
+  value such as a dropout mask, or a constant);
+* every tensor given new data (``optimizer.step()`` rebinding parameters and buffers) and
+  every ``.grad`` assigned;
+* the Python effects and fresh values library code reports (see :mod:`tracing`).
+
+That recording is a *tape*. A later call with the same guards binds the new arguments and
+runs the tape: the same compiled plans, one after another, on the new data, and the same
+rebinding — no op is built, no graph captured, no pass run::
+
+    @tinytorch.compile
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for x, y in loader:
+        loss = step(x, y)          # call 1 traces; calls 2, 3, ... replay
+        print(loss.item())         # read values *after* the call
+
+**Guards.** A tape is kept per key: the arguments' shapes and dtypes (and the values of
+plain Python arguments), the backend, the pass pipeline and the grad mode. It also checks,
+at every call, the Python values the step depended on (each layer's ``training`` flag, an
+optimizer's loaded state). A different key or a changed guard traces again; at most
+``max_traces`` tapes are kept per function, after which it warns once and runs eagerly.
+``TINYTORCH_DEBUG=1`` prints why each trace happened.
+
+**What a replay sees.** Parameters and optimizer buffers are read afresh at every call, so
+``load_state_dict``, ``p.data = ...`` and in-place edits outside the function are seen; the
+learning rate (a scheduler may change it), Adam's step count and dropout masks are made anew.
+Arguments are copied when the call starts (a NumPy array changed after the call does not
+change the step). Results come back computed: the call is a realization boundary.
+
+**What cannot be recorded.** Reading a value inside the function (``.item()``, ``.data``,
+``print(t)``, ``if loss > 1``) would need Python at replay: it raises :class:`TraceError` at
+trace time, with advice. Checks that read data only to validate it (the class indices of
+``CrossEntropyLoss``) run while tracing, not at replay. A function must not give its own
+arguments new data, and replacing a parameter *object* (``layer.weight = Tensor(...)``) is
+not seen: rebind its data instead (``layer.weight.data = ...``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinytorch.frontend import autograd, tracing
+from tinytorch.frontend.dtypes import to_array
+from tinytorch.frontend.tensor import Tensor, realize
+from tinytorch.ir.node import Node
+from tinytorch.runtime import config
+from tinytorch.runtime.realize import Plan, run_plan, set_realize_listener
+from tinytorch.util.lru import LRUCache
+
+TraceError = tracing.TraceError
+
+# Where a plan's input comes from at replay.
+ARG, SLOT, STATE, GRAD, CONST = range(5)
+Source = tuple[int, Any]
+
+
+class CompileWarning(UserWarning):
+    """A compiled function gave up replaying and runs eagerly."""
+
+
+# ------------------------------------------------------------------ the tape
+class _Realize:
+    """One recorded realization: a plan, its inputs' sources, its outputs' slots."""
+
+    __slots__ = ("plan", "backend", "sources", "outputs", "slots")
+
+    def __init__(self, plan: Plan, backend: str, sources, outputs, slots) -> None:
+        self.plan, self.backend, self.sources = plan, backend, sources
+        self.outputs, self.slots = outputs, slots
+
+    def run(self, args: list[np.ndarray], slots: list[Any]) -> None:
+        inputs = [_fetch(src, args, slots) for src in self.sources]
+        arrays = run_plan(self.plan, self.backend, self.outputs, inputs)
+        for s, a in zip(self.slots, arrays, strict=True):
+            slots[s] = a
+
+
+def _fetch(src: Source, args: list[np.ndarray], slots: list[Any]) -> np.ndarray:
+    kind, what = src
+    if kind == SLOT:
+        return slots[what]
+    if kind == ARG:
+        return args[what]
+    if kind == STATE:
+        return _value_of(what)
+    if kind == GRAD:
+        grad = what._grad
+        if grad is None:
+            raise TraceError(
+                "a compiled step read a gradient that was cleared since it was traced "
+                "(call zero_grad() inside the step, or in the same place every time)"
+            )
+        return _value_of(grad)
+    return what  # CONST
+
+
+def _value_of(t: Tensor) -> np.ndarray:
+    value = t._node.meta.get("value")
+    return value if value is not None else t._realize()
+
+
+class Tape:
+    """The replayable recording of one trace: events in order, then results."""
+
+    def __init__(self, steps, n_slots, result, grads, guards, key) -> None:
+        self.steps = steps  # callables (args, slots) -> None, in recorded order
+        self.n_slots = n_slots
+        self.result = result  # structure of the return value, with Sources at the leaves
+        self.grads = grads  # (tensor, Source | None): final .grad of every touched tensor
+        self.guards = guards  # (weakref to obj, attr, value)
+        self.key = key
+
+    def guards_hold(self) -> str | None:
+        """None if every guard still holds, else why not."""
+        for ref, attr, value in self.guards:
+            obj = ref()
+            if obj is None:
+                return f"an object the step used ({attr}) no longer exists"
+            if getattr(obj, attr, None) != value:
+                return f"{type(obj).__name__}.{attr} changed from {value!r}"
+        return None
+
+    def replay(self, args: list[np.ndarray]) -> Any:
+        slots: list[Any] = [None] * self.n_slots
+        for step in self.steps:
+            step(args, slots)
+        for tensor, src in self.grads:
+            tensor._grad = None if src is None else Tensor._of_array(_fetch(src, args, slots))
+        return _rebuild(self.result, lambda src: Tensor._of_array(_fetch(src, args, slots)))
+
+
+def _rebuild(structure: Any, make: Callable[[Source], Any]) -> Any:
+    kind = structure[0]
+    if kind == "tensor":
+        return make(structure[1])
+    if kind == "seq":
+        return structure[1](_rebuild(s, make) for s in structure[2])
+    if kind == "dict":
+        return {k: _rebuild(s, make) for k, s in structure[1]}
+    return structure[1]  # a plain Python value, returned as traced
+
+
+# ----------------------------------------------------------------- recording
+class Recorder:
+    """Collects what one traced call does (the hooks of :mod:`tracing` land here)."""
+
+    def __init__(self, name: str, arg_nodes: dict[int, int]) -> None:
+        self.name = name
+        self.arg_nodes = arg_nodes
+        self.events: list[tuple] = []
+        self.created_ids: set[int] = set()
+        self.grad_tensors: dict[int, tuple[Tensor, Node | None]] = {}
+        self.guards: dict[tuple[int, str], tuple[weakref.ref, str, Any]] = {}
+        self.keep: list[Any] = []  # nodes whose ids are used as keys stay alive
+
+    # hooks --------------------------------------------------------------
+    def fresh(self, make: Callable[[], Any], dtype: Any, node: Node) -> None:
+        self.events.append(("fresh", make, dtype, node))
+
+    def effect(self, fn: Callable[[], None]) -> None:
+        self.events.append(("effect", fn))
+
+    def guard(self, obj: Any, attr: str) -> None:
+        if (id(obj), attr) not in self.guards:
+            self.guards[(id(obj), attr)] = (weakref.ref(obj), attr, getattr(obj, attr, None))
+
+    def created(self, node: Node) -> None:
+        self.created_ids.add(id(node))
+        self.keep.append(node)
+
+    def rebound(self, tensor: Tensor, old_node: Node) -> None:
+        self.events.append(("rebind", tensor, old_node, tensor._node))
+
+    def grad_set(self, tensor: Tensor) -> None:
+        if id(tensor) not in self.grad_tensors:
+            before = tensor._grad._node if tensor._grad is not None else None
+            self.grad_tensors[id(tensor)] = (tensor, before)
+
+    def on_realize(self, plan, backend, sources, outputs, arrays) -> None:
+        owners = []
+        for n in sources:
+            ref = n.meta.get("tensor")
+            owner = ref() if ref is not None else None
+            owners.append(owner if owner is not None and owner._node is n else None)
+        self.events.append(("realize", plan, backend, list(sources), owners, outputs, arrays))
+
+    # the tape -------------------------------------------------------------
+    def finalize(self, result: Any, key: tuple) -> Tape:
+        rebound = {id(e[1]) for e in self.events if e[0] == "rebind"}
+        prior_grads = {
+            id(before): t for t, before in self.grad_tensors.values() if before is not None
+        }
+        where: dict[int, Source] = {}  # node id -> its source from here on
+        by_array: dict[int, int] = {}  # id(array) -> slot, for rebinding to a result
+        steps: list[Callable] = []
+        n_slots = 0
+
+        def resolve(n: Node, owner: Tensor | None) -> Source:
+            if id(n) in where:
+                return where[id(n)]
+            if id(n) in self.arg_nodes:
+                return (ARG, self.arg_nodes[id(n)])
+            if id(n) in prior_grads:
+                return (GRAD, prior_grads[id(n)])
+            if owner is not None and (id(n) not in self.created_ids or id(owner) in rebound):
+                return (STATE, owner)
+            return (CONST, n.meta["value"])
+
+        for event in self.events:
+            kind = event[0]
+            if kind == "fresh":
+                _, make, dtype, node = event
+                slot, n_slots = n_slots, n_slots + 1
+                where[id(node)] = (SLOT, slot)
+                steps.append(_fresh_step(make, dtype, slot))
+            elif kind == "effect":
+                fn = event[1]
+                steps.append(lambda args, slots, fn=fn: fn())
+            elif kind == "realize":
+                _, plan, backend, sources, owners, outputs, arrays = event
+                srcs = [resolve(n, o) for n, o in zip(sources, owners, strict=True)]
+                out_slots = list(range(n_slots, n_slots + len(outputs)))
+                n_slots += len(outputs)
+                for node, array, slot in zip(outputs, arrays, out_slots, strict=True):
+                    where[id(node)] = (SLOT, slot)
+                    by_array[id(array)] = slot
+                steps.append(_Realize(plan, backend, srcs, list(outputs), out_slots).run)
+            else:  # rebind
+                _, tensor, old_node, new_node = event
+                old_slot, n_slots = n_slots, n_slots + 1
+                where[id(old_node)] = (SLOT, old_slot)
+                array = new_node.meta["value"]
+                src = (SLOT, by_array[id(array)]) if id(array) in by_array else (CONST, array)
+                where[id(new_node)] = src
+                steps.append(_rebind_step(tensor, src, old_slot))
+
+        def describe(value: Any) -> Any:
+            if isinstance(value, Tensor):
+                return ("tensor", resolve(value._node, value))
+            if isinstance(value, (tuple, list)):
+                return ("seq", type(value), [describe(v) for v in value])
+            if isinstance(value, dict):
+                return ("dict", [(k, describe(v)) for k, v in value.items()])
+            return ("value", value)
+
+        grads = []
+        for tensor, _ in self.grad_tensors.values():
+            g = tensor._grad
+            grads.append((tensor, None if g is None else resolve(g._node, g)))
+        guards = list(self.guards.values())
+        return Tape(steps, n_slots, describe(result), grads, guards, key)
+
+
+def _fresh_step(make: Callable[[], Any], dtype: Any, slot: int) -> Callable:
+    def step(args: list, slots: list) -> None:
+        slots[slot] = np.asarray(make(), dtype=dtype)
+
+    return step
+
+
+def _rebind_step(tensor: Tensor, src: Source, old_slot: int) -> Callable:
+    def step(args: list, slots: list) -> None:
+        slots[old_slot] = _value_of(tensor)
+        tensor.data = _fetch(src, args, slots)
+
+    return step
+
+
+# ------------------------------------------------------------ the function
+def _flatten_args(values: Any, out: list) -> Any:
+    """The key of an argument list; tensors and arrays are appended to ``out``."""
+    key = []
+    for v in values:
+        if isinstance(v, Tensor):
+            out.append(v)
+            key.append(("T", v.shape, v._node.dtype, v.requires_grad))
+        elif isinstance(v, np.ndarray):
+            out.append(v)
+            key.append(("A", v.shape, v.dtype.str))
+        elif isinstance(v, tuple):
+            key.append(("tuple", _flatten_args(v, out)))
+        else:
+            try:
+                hash(v)
+            except TypeError:
+                raise TypeError(
+                    f"a {type(v).__name__} argument cannot be part of a compiled call; pass "
+                    "Tensors, NumPy arrays, tuples of them, or hashable Python values"
+                ) from None
+            key.append(("C", type(v).__name__, v))
+    return tuple(key)
+
+
+class CompiledFunction:
+    """``fn`` with its traces; call it exactly as ``fn``. See the module docstring."""
+
+    def __init__(self, fn: Callable, max_traces: int = 8) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.name = getattr(fn, "__qualname__", repr(fn))
+        self.signature = inspect.signature(fn)
+        self.max_traces = max_traces
+        self.tapes = LRUCache(capacity=max_traces)
+        self.trace_count = 0
+        self.replay_count = 0
+        self.eager = False
+        self.last_reason = ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.eager or tracing.recorder() is not None:  # inside another trace: inline
+            return self.fn(*args, **kwargs)
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"compiled function {self.name!r}: {exc}") from None
+        bound.apply_defaults()
+        arrays: list[Any] = []
+        try:
+            arg_key = _flatten_args(bound.arguments.values(), arrays)
+        except TypeError as exc:
+            raise TypeError(f"compiled function {self.name!r}: {exc}") from None
+        key = (
+            config.current_backend(),
+            config.pipeline_key(),
+            autograd.is_grad_enabled(),
+            tuple(bound.arguments),
+            arg_key,
+        )
+        tape = self.tapes.get(key)
+        if tape is not None:
+            why = tape.guards_hold()
+            if why is None:
+                self.replay_count += 1
+                return tape.replay([_arg_array(a) for a in arrays])
+            self._note(f"guard failed: {why}")
+        else:
+            self._note(self._why_new(key))
+        if self.trace_count >= self.max_traces:
+            warnings.warn(
+                f"compiled function {self.name!r} was traced {self.trace_count} times "
+                f"(last reason: {self.last_reason}); it runs eagerly from now on",
+                CompileWarning,
+                stacklevel=2,
+            )
+            self.eager = True
+            return self.fn(*args, **kwargs)
+        return self._trace(bound, arrays, key)
+
+    def _trace(self, bound: inspect.BoundArguments, values: list[Any], key: tuple) -> Any:
+        self.trace_count += 1
+        tensors = [v if isinstance(v, Tensor) else Tensor(v) for v in values]
+        realize(*[t for t in tensors if "value" not in t._node.meta])
+        arg_nodes = {id(t._node): k for k, t in enumerate(tensors)}
+        swap = iter(tensors)
+        call_args = _substitute(list(bound.args), swap)
+        call_kwargs = {k: _substitute([v], swap)[0] for k, v in bound.kwargs.items()}
+        rec = Recorder(self.name, arg_nodes)
+        old_rec = tracing.set_recorder(rec)
+        old_listener = set_realize_listener(rec.on_realize)
+        try:
+            result = self.fn(*call_args, **call_kwargs)
+            pending = [t._node for t in _tensors_in(result)]
+            pending += [t._grad._node for t, _ in rec.grad_tensors.values() if t._grad]
+            realize(*[Tensor._view_of(n) for n in pending if "value" not in n.meta])
+        finally:
+            tracing.set_recorder(old_rec)
+            set_realize_listener(old_listener)
+        self.tapes.put(key, rec.finalize(result, key))
+        return result
+
+    def _note(self, reason: str) -> None:
+        self.last_reason = reason
+        if config.debug_level() >= 1:
+            print(f"[tinytorch] compile {self.name}: tracing ({reason})", file=sys.stderr)
+
+    def _why_new(self, key: tuple) -> str:
+        if not len(self.tapes):
+            return "first call"
+        names = ("backend", "pass pipeline", "grad mode", "argument names", "arguments")
+        for old in self.tapes._data:
+            diffs = [n for n, a, b in zip(names, old, key, strict=True) if a != b]
+            if diffs == ["arguments"]:
+                for name, a, b in zip(key[3], old[4], key[4], strict=False):
+                    if a != b:
+                        return f"argument {name!r}: {_show(a)} -> {_show(b)}"
+            if diffs:
+                return "new " + ", ".join(diffs)
+        return "new key"
+
+    def __repr__(self) -> str:
+        return f"<compiled {self.name}: {self.trace_count} traces, {self.replay_count} replays>"
+
+
+def _show(k: Any) -> str:
+    if k[0] in ("T", "A"):
+        return f"shape {k[1]} {k[2]}"
+    return repr(k[-1])
+
+
+def _substitute(values: list[Any], swap: Any) -> list[Any]:
+    """``values`` with each Tensor/ndarray replaced by the next traced tensor."""
+    out = []
+    for v in values:
+        if isinstance(v, (Tensor, np.ndarray)):
+            out.append(next(swap))
+        elif isinstance(v, tuple):
+            out.append(tuple(_substitute(list(v), swap)))
+        else:
+            out.append(v)
+    return out
+
+
+def _tensors_in(value: Any) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors_in(v)]
+    return []
+
+
+def _arg_array(value: Any) -> np.ndarray:
+    if isinstance(value, Tensor):
+        return np.array(_value_of(value), copy=True)
+    return to_array(value)
+
+
+def compile(fn: Callable | None = None, *, max_traces: int = 8) -> Any:  # noqa: A001
+    """Record ``fn`` once and replay it (usable as ``@compile`` or ``@compile(max_traces=4)``).
+
+    See the module docstring for what is recorded, guarded and refused."""
+    if fn is None:
+        return lambda f: CompiledFunction(f, max_traces)
+    if not callable(fn):
+        raise TypeError(f"tinytorch.compile needs a function, got {type(fn).__name__}")
+    return CompiledFunction(fn, max_traces)
