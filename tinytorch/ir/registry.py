@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinytorch.ir.dtypes import itemsize
 from tinytorch.ir.node import Node, Shape
 
 KINDS = ("leaf", "elementwise", "broadcast", "injective", "reduce", "opaque")
@@ -36,15 +37,9 @@ class RegistryError(RuntimeError):
     """An op definition is incomplete or registered twice."""
 
 
-def _itemsize(dtype: str) -> int:
-    return {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "float16": 2, "int32": 4}.get(
-        dtype, 4 if dtype == "float32" else 8
-    )
-
-
 def nbytes(node: Node) -> int:
     """Bytes of the node's output."""
-    return node.size * _itemsize(node.dtype)
+    return node.size * itemsize(node.dtype)
 
 
 def default_cost(flops_per_element: int = 1) -> CostFn:

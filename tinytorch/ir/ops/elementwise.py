@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import is_float
 from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.ops._rules import binary_same, check_dtype, unary_float, unary_same
 from tinytorch.ir.registry import OpDef, default_cost, register
@@ -189,7 +190,7 @@ def _pow_vjp(node, g):
         if b_value is None:
             ga = B.where(B.make("eq", (b, B.full_like(b, 0))), zero, ga)
     gb = None
-    if b.dtype.startswith("float") and b_value is None:
+    if is_float(b.dtype) and b_value is None:
         gb = B.mul(g, B.mul(node, B.make("log", (a,))))
         a_value = _const_value(a)
         if a_value is None or a_value == 0:
@@ -303,7 +304,7 @@ def _cast_infer(shapes, dtypes, attrs):
 
 def _cast_vjp(node, g):
     src_dtype = node.inputs[0].dtype
-    return (B.cast(g, src_dtype) if src_dtype.startswith("float") else None,)
+    return (B.cast(g, src_dtype) if is_float(src_dtype) else None,)
 
 
 register(
