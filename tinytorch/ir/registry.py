@@ -4,8 +4,8 @@ An :class:`OpDef` carries everything every layer needs to know about one op:
 
 * ``infer``  — the shape/dtype rule, run when a node is built (so errors surface at the
   user's line) and again by the verifier after every pass;
-* ``numpy``  — the reference kernel the NumPy backend interprets and the LLVM backend falls
-  back to;
+* ``numpy``  — the reference kernel: the NumPy backend interprets it, and a compiling backend
+  runs it for any op it does not compile;
 * ``vjp``    — the reverse-mode rule, which *emits IR* (autograd is a graph transform);
 * ``kind``   — the pattern the fusion pass reasons about (elementwise, broadcast, injective,
   reduce, opaque, leaf);
@@ -64,7 +64,6 @@ class OpDef:
     grad_name: str | None = None
     arity: int | None = None  # None: any number of inputs
     effectful: bool = False
-    llvm: Any = None  # the LLVM backend's emitter for fusable ops (filled by that backend's issue)
     doc: str = ""
 
     @property

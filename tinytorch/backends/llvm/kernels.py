@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
-from tinytorch.backends.llvm.codegen import KernelBuilder, finish_ir
+from llvmlite import ir
+
+from tinytorch.backends.llvm.codegen import KernelBuilder, KernelSource, finish_ir
+from tinytorch.backends.llvm.group import group_signature, kernel_body
 from tinytorch.backends.llvm.jit import get_jit
-from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
 
 
@@ -36,9 +39,9 @@ class LoadedModule:
 
 
 class Kernel:
-    def __init__(self, name: str, source, address: int, loaded: LoadedModule) -> None:
+    def __init__(self, name: str, source: KernelSource, address: int, loaded: LoadedModule) -> None:
         self.name = name
-        self.source = source  # KernelSource: IR text, argument nodes, outer extent
+        self.source = source  # IR text, argument nodes, outer extent
         self.address = address
         self._loaded = loaded  # keeps the machine code alive as long as this kernel
         nargs = 1 + len(source.args)
@@ -55,63 +58,8 @@ class Kernel:
         return text[start : end + 3] if start >= 0 and end > 0 else text
 
 
-VIEW_OPS = frozenset({"expand", "permute", "reshape", "slice"})
-
-
-def kernel_body(members: Sequence[Node]) -> list[Node]:
-    """The nodes a kernel computes: the fused group, plus the views outside it that its
-    members read (chains of expand/permute/reshape/slice). Those become index arithmetic
-    in the kernel: a broadcast is read with stride 0, a transpose with swapped strides, and
-    no copy is made, even when several kernels read the same view. (A view that another
-    kernel computes, as its output, is that kernel's buffer and is read as such.) In graph
-    order."""
-    inside = {id(m) for m in members}
-    todo = [i for m in members for i in m.inputs if id(i) not in inside]
-    while todo:
-        n = todo.pop()
-        if n.op in VIEW_OPS and id(n) not in inside and "group" not in n.meta:
-            inside.add(id(n))
-            todo.extend(n.inputs)
-    order = topo_order([members[-1]], stop=lambda n: id(n) not in inside)
-    return [n for n in order if id(n) in inside]
-
-
-def group_args(members: Sequence[Node]) -> list[Node]:
-    """The buffers a group reads, in kernel-argument order (first use while walking the
-    members' inputs; constants are inlined, not passed). A cached kernel compiled for
-    another graph of the same structure takes *this* graph's buffers in this order."""
-    inside = {id(m) for m in members}
-    args: dict[int, Node] = {}
-    for m in members:
-        for i in m.inputs:
-            if id(i) not in inside and i.op != "const":
-                args.setdefault(id(i), i)
-    return list(args.values())
-
-
-def group_signature(members: Sequence[Node]) -> tuple:
-    """Structure of a fused group, independent of node identity."""
-    index = {id(m): k for k, m in enumerate(members)}
-    args: dict[int, int] = {}
-    rows = []
-    for m in members:
-        refs = []
-        for i in m.inputs:
-            if id(i) in index:
-                refs.append(("m", index[id(i)]))
-            elif i.op == "const":
-                refs.append(("c", i.key))
-            else:
-                args.setdefault(id(i), len(args))
-                refs.append(("a", args[id(i)], i.shape, i.dtype))
-        rows.append((m.key, tuple(refs)))
-    return tuple(rows)
-
-
 class KernelCache:
     def __init__(self, capacity: int = 1024) -> None:
-        from collections import OrderedDict
-
         self.capacity = capacity
         self._data: OrderedDict[tuple, Kernel] = OrderedDict()
         self.compiled = 0
@@ -152,10 +100,8 @@ class KernelCache:
         return results  # type: ignore[return-value]
 
     def _build(self, keys: list[tuple], groups: list[Sequence[Node]]) -> list:
-        from llvmlite import ir
-
         module = ir.Module(name="tinytorch_kernels")
-        sources: list = []
+        sources: list[KernelSource | Exception] = []
         for key, members in zip(keys, groups, strict=True):
             name = "k_" + hashlib.sha256(repr(key).encode()).hexdigest()[:16]
             try:

@@ -26,7 +26,7 @@ that is not in the image; spec §2.4).
 each came from (overlapping windows accumulate) and drops what fell on the padding. It is
 ``windows``' VJP, and ``windows`` (with zero padding) is ``fold``'s VJP.
 
-Both are ``opaque`` for the fusion pass: the LLVM backend runs them with these NumPy kernels
+Both are ``opaque`` for the fusion pass: every backend runs them with these NumPy kernels
 (``sliding_window_view`` makes ``windows`` a strided view; no Python loop over pixels).
 """
 
