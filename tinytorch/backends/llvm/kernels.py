@@ -3,16 +3,15 @@
 Two fused groups with the same structure (ops, attributes, wiring, argument shapes and
 dtypes) compile to the same machine code, so kernels are cached by a structural key that
 also names the CPU, its features, the optimization level and the llvmlite version (a kernel
-built for another CPU must never be reused). The cache is a bounded LRU; a kernel that falls
-out of it stays alive as long as a compiled plan still calls it, and its machine code is
-freed when the last reference goes.
+built for another CPU must never be reused). The cache is a bounded LRU
+(:class:`tinytorch.util.lru.LRUCache`); a kernel that falls out of it stays alive as long as
+a compiled plan still calls it, and its machine code is freed when the last reference goes.
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from llvmlite import ir
@@ -21,6 +20,7 @@ from tinytorch.backends.llvm.codegen import KernelBuilder, KernelSource, finish_
 from tinytorch.backends.llvm.group import group_signature, kernel_body
 from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.ir.node import Node
+from tinytorch.util.lru import LRUCache
 
 
 class LoadedModule:
@@ -59,10 +59,19 @@ class Kernel:
 
 
 class KernelCache:
+    """Compiled kernels by structural key; ``compiled`` counts the kernels ever compiled."""
+
     def __init__(self, capacity: int = 1024) -> None:
-        self.capacity = capacity
-        self._data: OrderedDict[tuple, Kernel] = OrderedDict()
+        self._kernels = LRUCache(capacity)
         self.compiled = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._kernels.capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._kernels.capacity = value
 
     def get(self, members: Sequence[Node]) -> Kernel:
         """The kernel for one group (compiling it if needed); raises if it cannot be built."""
@@ -82,9 +91,8 @@ class KernelCache:
         groups = [kernel_body(members) for members in groups]
         for k, members in enumerate(groups):
             key = (group_signature(members), jit.host)
-            kernel = self._data.get(key)
+            kernel = self._kernels.get(key)
             if kernel is not None:
-                self._data.move_to_end(key)
                 results[k] = kernel
             else:
                 todo.setdefault(key, []).append(k)
@@ -94,9 +102,7 @@ class KernelCache:
                 for k in ks:
                     results[k] = kernel
                 if isinstance(kernel, Kernel):
-                    self._data[key] = kernel
-            while len(self._data) > self.capacity:
-                self._data.popitem(last=False)
+                    self._kernels.put(key, kernel)
         return results  # type: ignore[return-value]
 
     def _build(self, keys: list[tuple], groups: list[Sequence[Node]]) -> list:
@@ -135,10 +141,10 @@ class KernelCache:
         return Kernel(source.name, source, address, LoadedModule(llmod))
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._kernels)
 
     def clear(self) -> None:
-        self._data.clear()
+        self._kernels.clear()
 
 
 kernel_cache = KernelCache()
