@@ -56,6 +56,8 @@ Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
 
 @dataclass
 class KernelSource:
+    """A generated kernel, before compilation: its LLVM IR and how to call it."""
+
     name: str
     ir: str
     args: list[Node]  # buffers read, in argument order (after the output)
