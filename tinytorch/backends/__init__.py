@@ -1,5 +1,5 @@
-"""Backends by name. ``numpy`` is the reference interpreter; ``llvm`` (a JIT) registers here
-too when it lands."""
+"""Backends by name. ``numpy`` is the reference interpreter; ``llvm`` compiles fused groups
+into native kernels with a JIT. Both take the same post-pass graph."""
 
 from tinytorch.backends.base import (
     Backend,

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-Shape = tuple[int, ...]
+# The dtypes a node may have are defined in tinytorch.ir.dtypes; the names stay importable
+# from here too.
+from tinytorch.ir.dtypes import DTYPES, FLOAT_DTYPES, INT_DTYPES
 
-# The dtypes the IR knows, by NumPy name. Floats are the differentiable ones.
-FLOAT_DTYPES = ("float16", "float32", "float64")
-INT_DTYPES = ("int8", "uint8", "int16", "int32", "int64")
-DTYPES = ("bool", *INT_DTYPES, *FLOAT_DTYPES)
+__all__ = ["DTYPES", "FLOAT_DTYPES", "INT_DTYPES", "Node", "Shape"]
+
+Shape = tuple[int, ...]
 
 
 def _freeze(value: Any) -> Any:

@@ -4,8 +4,8 @@ An :class:`OpDef` carries everything every layer needs to know about one op:
 
 * ``infer``  — the shape/dtype rule, run when a node is built (so errors surface at the
   user's line) and again by the verifier after every pass;
-* ``numpy``  — the reference kernel the NumPy backend interprets and the LLVM backend falls
-  back to;
+* ``numpy``  — the reference kernel: the NumPy backend interprets it, and a compiling backend
+  runs it for any op it does not compile;
 * ``vjp``    — the reverse-mode rule, which *emits IR* (autograd is a graph transform);
 * ``kind``   — the pattern the fusion pass reasons about (elementwise, broadcast, injective,
   reduce, opaque, leaf);
@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinytorch.ir.dtypes import itemsize
 from tinytorch.ir.node import Node, Shape
 
 KINDS = ("leaf", "elementwise", "broadcast", "injective", "reduce", "opaque")
@@ -36,15 +37,9 @@ class RegistryError(RuntimeError):
     """An op definition is incomplete or registered twice."""
 
 
-def _itemsize(dtype: str) -> int:
-    return {"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "float16": 2, "int32": 4}.get(
-        dtype, 4 if dtype == "float32" else 8
-    )
-
-
 def nbytes(node: Node) -> int:
     """Bytes of the node's output."""
-    return node.size * _itemsize(node.dtype)
+    return node.size * itemsize(node.dtype)
 
 
 def default_cost(flops_per_element: int = 1) -> CostFn:
@@ -69,7 +64,6 @@ class OpDef:
     grad_name: str | None = None
     arity: int | None = None  # None: any number of inputs
     effectful: bool = False
-    llvm: Any = None  # the LLVM backend's emitter for fusable ops (filled by that backend's issue)
     doc: str = ""
 
     @property

@@ -1,7 +1,7 @@
 """Graph-to-graph rewrites, one file each, and the PassManager that runs them in order.
 
-The default pipeline (DESIGN.md order; later issues insert quantization lowering, KV-cache
-rewriting, fusion and memory planning into it)::
+The default pipeline (in DESIGN.md's order; fusion comes last, after every rewrite that could
+change what is worth fusing)::
 
     constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce -> fusion
 

@@ -11,8 +11,9 @@ reason a user can print (:func:`fusion_report`):
 
 * **Elementwise and broadcast chains fuse.** A producer joins its reader's kernel and is
   recomputed there instead of stored.
-* **Views fuse as index arithmetic.** ``expand``, ``permute``, ``reshape`` and ``slice``
-  inside a kernel only change how an element's address is computed.
+* **Views fuse as index arithmetic.** ``expand``, ``permute``, ``reshape`` and ``slice`` (the
+  views of :mod:`tinytorch.ir.families`) inside a kernel only change how an element's address
+  is computed.
 * **Elementwise producers fuse into a reduction** (``sum``/``max``/``min``), and **a
   reduction fuses into the elementwise consumers over the same rows**. Each kernel has one
   iteration space F (the reductions' input shape) and one set of reduced axes A; a "row" is
@@ -50,15 +51,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tinytorch.ir.families import is_elementwise, is_reduction, is_view
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node, Shape
 from tinytorch.ir.printer import short_src, type_str
 from tinytorch.ir.registry import get
 from tinytorch.ir.shapes import reduced_shape
 from tinytorch.passes.base import Pass
-
-VIEW_OPS = frozenset({"expand", "permute", "reshape", "slice"})
-REDUCE_OPS = frozenset({"sum", "max", "min"})
 
 # Why an op that is not fusable runs alone (by op; otherwise by kind).
 _ALONE = {
@@ -68,10 +67,10 @@ _ALONE = {
 
 
 def is_fusable(node: Node) -> bool:
-    opdef = get(node.op)
-    if opdef.effectful:
+    """Elementwise ops, views and reductions may share a kernel; effectful nodes never do."""
+    if get(node.op).effectful:
         return False
-    return opdef.kind == "elementwise" or node.op in VIEW_OPS or node.op in REDUCE_OPS
+    return is_elementwise(node.op) or is_view(node.op) or is_reduction(node.op)
 
 
 def node_names(graph: Graph) -> dict[int, str]:
@@ -208,7 +207,7 @@ class _Planner:
     def _start_group(self, root: Node, why: _Reason) -> None:
         group = _Group(root)
         group.add(root)
-        if root.op in REDUCE_OPS:
+        if is_reduction(root.op):
             group.space, group.axes = root.inputs[0].shape, tuple(root.attrs["axes"])
         else:
             group.space = root.shape
@@ -219,9 +218,9 @@ class _Planner:
         )
 
     def _joined(self, n: Node, group: _Group) -> str:
-        if n.op in VIEW_OPS:
+        if is_view(n.op):
             return "fused: a view, index arithmetic in the kernel"
-        if n.op in REDUCE_OPS:
+        if is_reduction(n.op):
             axes = _axes(n.attrs["axes"])
             return f"fused: reduction over axes {axes} of {_dims(group.space)}, read per row"
         return "fused: all its readers are in this kernel"
@@ -238,7 +237,7 @@ class _Planner:
     # ------------------------------------------------------------ reductions
     def _cannot_join(self, n: Node, group: _Group) -> _Reason | None:
         """Why ``n`` may not join ``group``, the kernel of all its readers (None: it may)."""
-        if n.op not in REDUCE_OPS:
+        if not is_reduction(n.op):
             return None
         space, axes = n.inputs[0].shape, tuple(n.attrs["axes"])
         this = f"reduction of {_dims(space)} over axes {_axes(axes)}"
@@ -276,9 +275,9 @@ class _Planner:
                 if id(u) not in group.ids or id(u) in seen:
                     continue
                 seen.add(id(u))
-                elementwise = get(u.op).kind == "elementwise"
+                elementwise = is_elementwise(u.op)
                 if not per_row:
-                    if u.op in REDUCE_OPS:
+                    if is_reduction(u.op):
                         continue  # another reduction of the kernel: a new row value
                     if not (elementwise and u.shape == space):
                         return f"{self.name(u)} moves its elements to other rows"
@@ -299,7 +298,7 @@ class _Planner:
         position = {id(n): k for k, n in enumerate(self.graph.nodes)}
         kernels = []
         for g in self.groups:
-            if all(m.op in VIEW_OPS for m in g.members):
+            if all(is_view(m.op) for m in g.members):
                 for m in g.members:
                     self.reasons[id(m)] = "view only: no data moves, stays a NumPy view"
             else:

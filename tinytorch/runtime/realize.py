@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from tinytorch.backends import Executable, get_backend
+from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Capture, Graph
 from tinytorch.ir.hashing import hash_signature
 from tinytorch.ir.node import Node
@@ -43,8 +44,6 @@ from tinytorch.passes.base import PassManager, PassRecord
 from tinytorch.runtime import config
 from tinytorch.runtime.profiler import make_hook
 from tinytorch.util.lru import LRUCache
-
-VIEW_OPS = frozenset({"reshape", "permute", "slice", "expand"})
 
 
 @dataclass
@@ -199,6 +198,6 @@ def _must_copy(node: Node, array: np.ndarray, inputs: list, given: list) -> bool
         return True
     if any(array is g or np.may_share_memory(array, g) for g in given):
         return True
-    if node.op in VIEW_OPS:
+    if is_view(node.op):
         return False
     return any(np.may_share_memory(array, i) for i in inputs)

@@ -1,4 +1,4 @@
-"""A small bounded LRU map, used for compiled plans (and later kernels).
+"""A small bounded LRU map, used for compiled plans and compiled kernels.
 
 Bounded so a program that sees thousands of distinct shapes does not grow without limit:
 the least recently used entry is dropped when the cache is full."""

@@ -1,8 +1,25 @@
-"""The LLVM JIT backend: fused groups become native, vectorized kernels (llvmlite)."""
+"""The LLVM JIT backend: fused groups become native, vectorized kernels (llvmlite).
+
+How a graph becomes machine code, module by module:
+
+* ``group.py``      — what a fused group computes, reads, and is (its cache key);
+* ``lltypes.py``    — the LLVM types of the compiled dtypes, constants, conversions;
+* ``lowering.py``   — the lowering table: each op's arithmetic for one element;
+* ``mathlib.py``    — vectorizable ``exp``/``log``/``tanh``/``sigmoid`` in plain LLVM IR;
+* ``codegen.py``    — a group's loops, index arithmetic, loads and stores: one kernel;
+* ``jit.py``        — LLVM IR text in, optimized machine code out;
+* ``kernels.py``    — compiled kernels, cached by structure;
+* ``executable.py`` — a compiled plan: kernels for fused groups, NumPy for everything else.
+
+This package is imported only when the llvm backend is first used (see
+``tinytorch/backends/__init__.py``), so a NumPy-only program never loads llvmlite.
+"""
 
 from __future__ import annotations
 
 from tinytorch.backends.base import Backend, Executable
+from tinytorch.backends.llvm.executable import LLVMExecutable
+from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.ir.graph import Graph
 
 
@@ -10,13 +27,10 @@ class LLVMBackend(Backend):
     name = "llvm"
 
     def compile(self, graph: Graph) -> Executable:
-        from tinytorch.backends.llvm.executable import LLVMExecutable
-
         return LLVMExecutable(graph)
 
     def config(self) -> tuple:
+        """The host the kernels are built for: plans compiled for another CPU never match."""
         if not hasattr(self, "_config"):
-            from tinytorch.backends.llvm.jit import get_jit
-
             self._config = (get_jit().host,)
         return self._config

@@ -11,12 +11,17 @@ reduced axes A (possibly none). Its shape, in pseudo-code::
             for a0 ... over A:              # (a row-sized root is stored once instead)
               out[o, a] = expr(root)
 
-``expr`` evaluates a member at an index by recursion: elementwise ops apply their registry
-emitter to their inputs' values at the same index; ``expand``/``permute``/``reshape``/
-``slice`` only rewrite the index (broadcast is stride 0); a reduction read at the current row
-is its accumulator; anything outside the group is a load from an argument buffer, whose shape
-and strides are baked in as constants. Indices are Python ints where they are known at
-compile time, so size-1 and broadcast axes cost nothing.
+``expr`` evaluates a member at an index by recursion: elementwise ops apply their emitter
+from the lowering table (:mod:`~tinytorch.backends.llvm.lowering`) to their inputs' values at
+the same index; views (``expand``/``permute``/``reshape``/``slice``) only rewrite the index
+(broadcast is stride 0); a reduction read at the current row is its accumulator; anything
+outside the group is a load from an argument buffer, whose shape and strides are baked in as
+constants. Indices are Python ints where they are known at compile time, so size-1 and
+broadcast axes cost nothing.
+
+This module owns the kernel's structure (loops, index arithmetic, loads and stores); the
+arithmetic of each op lives in ``lowering.py`` and the LLVM types of dtypes in
+``lltypes.py``.
 """
 
 from __future__ import annotations
@@ -27,29 +32,32 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from tinytorch.backends.llvm.group import group_args
+from tinytorch.backends.llvm.jit import get_jit
+from tinytorch.backends.llvm.lltypes import (
+    I8,
+    I64,
+    Unsupported,
+    check_compiled,
+    const,
+    convert,
+    memory_type,
+    register_type,
+)
+from tinytorch.backends.llvm.lowering import EMITTERS, REDUCERS
 from tinytorch.backends.llvm.mathlib import MathLib
+from tinytorch.ir.dtypes import is_bool
+from tinytorch.ir.families import is_reduction, is_view
 from tinytorch.ir.node import Node
-from tinytorch.ir.registry import get
 from tinytorch.ir.shapes import reduced_shape
-
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-F32, F64 = ir.FloatType(), ir.DoubleType()
-
-# dtype -> (register type, memory type)
-TYPES: dict[str, tuple[ir.Type, ir.Type]] = {
-    "float32": (F32, F32), "float64": (F64, F64), "int64": (I64, I64), "int32": (I32, I32),
-    "bool": (I1, I8),
-}  # fmt: skip
 
 Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
 
 
-class Unsupported(Exception):
-    """The group uses an op or dtype this backend does not compile; it runs on NumPy."""
-
-
 @dataclass
 class KernelSource:
+    """A generated kernel, before compilation: its LLVM IR and how to call it."""
+
     name: str
     ir: str
     args: list[Node]  # buffers read, in argument order (after the output)
@@ -66,8 +74,6 @@ def finish_ir(text: str, names: Sequence[str]) -> str:
       memory-bound, so the wider vectors pay off: ~1.6x on the GELU benchmark).
     """
     text = re.sub(r"= (fadd|fsub|fmul) (float|double) ", r"= \1 contract \2 ", text)
-    from tinytorch.backends.llvm.jit import get_jit
-
     if "+avx512f" in get_jit().host.features:
         for name in names:
             text = re.sub(rf'(define void @"{name}"\([^)]*\))', r"\1 #0", text, count=1)
@@ -84,12 +90,17 @@ def strides(shape: Sequence[int]) -> list[int]:
 
 
 class KernelBuilder:
+    """Generates the kernel of one fused group (its body: see ``group.kernel_body``).
+
+    Refuses, with :class:`Unsupported`, a group that reads or writes a dtype outside
+    ``lltypes.COMPILED_DTYPES`` or contains an op with no lowering."""
+
     def __init__(self, members: Sequence[Node], name: str) -> None:
         self.members = list(members)
         self.member_ids = {id(m) for m in members}
         self.root = self.members[-1]
         self.name = name
-        reduces = [m for m in self.members if m.op in ("sum", "max", "min")]
+        reduces = [m for m in self.members if is_reduction(m.op)]
         if reduces:
             self.space = reduces[0].inputs[0].shape
             # (a 0-d tensor "reduced" over axis 0 names an axis it does not have)
@@ -99,23 +110,12 @@ class KernelBuilder:
         self.reduces = reduces
         self.row_shapes = {reduced_shape(self.space, self.axes, True),
                            reduced_shape(self.space, self.axes, False)}  # fmt: skip
-        from tinytorch.backends.llvm.kernels import group_args
-
         self.args = group_args(self.members)
         self.arg_index = {id(a): k for k, a in enumerate(self.args)}
         for n in [*self.members, *self.args]:
-            if n.dtype not in TYPES:
-                raise Unsupported(f"dtype {n.dtype} is not compiled by the llvm backend")
+            check_compiled(n.dtype)
         for m in self.members:
-            if get(m.op).llvm is None and m.op not in (
-                "expand",
-                "permute",
-                "reshape",
-                "slice",
-                "sum",
-                "max",
-                "min",
-            ):
+            if not (is_view(m.op) or m.op in EMITTERS or m.op in REDUCERS):
                 raise Unsupported(f"op {m.op!r} has no LLVM emitter")
 
     # ------------------------------------------------------------------ driver
@@ -125,7 +125,7 @@ class KernelBuilder:
         shared module's text once every kernel is in it)."""
         own = module is None
         self.module = ir.Module(name=self.name) if own else module
-        arg_types = [I64, I64] + [TYPES[n.dtype][1].as_pointer()
+        arg_types = [I64, I64] + [memory_type(n.dtype).as_pointer()
                                   for n in [self.root, *self.args]]  # fmt: skip
         fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), arg_types), self.name)
         for a in fn.args[2:]:
@@ -163,7 +163,7 @@ class KernelBuilder:
         self.math = MathLib(self.module, self.b)
         self.out_ptr = fn.args[2]
         self.arg_ptrs = list(fn.args[3:])
-        self.acc_slots = {id(r): self.b.alloca(TYPES[r.dtype][0], name=f"acc.{r.op}")
+        self.acc_slots = {id(r): self.b.alloca(register_type(r.dtype), name=f"acc.{r.op}")
                           for r in self.reduces}  # fmt: skip
         self.accs: dict[int, ir.Value] = {}
         start, stop = fn.args[0], fn.args[1]
@@ -197,16 +197,16 @@ class KernelBuilder:
 
         def init(fixed):
             idx = self._row_index(root.shape, fixed)
-            self._store(root, self._reduce_init(root.op, root.dtype), idx)
+            self._store(root, REDUCERS[root.op].identity(root.dtype), idx)
 
         def accumulate(fixed):
             full = [fixed[d] for d in range(len(self.space))]
-            v = self.convert(self.eval(x, full, {}), x.dtype, root.dtype)
+            v = convert(self.b, self.eval(x, full, {}), x.dtype, root.dtype)
             address = self._address(self.out_ptr, root.shape, self._row_index(root.shape, fixed))
             acc = self.b.load(address)
-            if root.dtype == "bool":
+            if is_bool(root.dtype):
                 acc = self.b.icmp_unsigned("!=", acc, ir.Constant(I8, 0))
-            out = self._combine(root.op, acc, v, root.dtype)
+            out = REDUCERS[root.op].combine(self, acc, v, root.dtype)
             self._store(root, out, self._row_index(root.shape, fixed))
 
         nest(kept, 0, {}, init)
@@ -240,15 +240,15 @@ class KernelBuilder:
 
     def _reduce_phase(self, r: Node, outer) -> None:
         slot = self.acc_slots[id(r)]
-        reg, _ = TYPES[r.dtype]
-        self.b.store(self._reduce_init(r.op, r.dtype), slot)
+        reducer = REDUCERS[r.op]
+        self.b.store(reducer.identity(r.dtype), slot)
         x = r.inputs[0]
 
         def step(full):
             v = self.eval(x, full, {})
-            v = self.convert(v, x.dtype, r.dtype)
+            v = convert(self.b, v, x.dtype, r.dtype)
             acc = self.b.load(slot)
-            self.b.store(self._combine(r.op, acc, v, r.dtype), slot)
+            self.b.store(reducer.combine(self, acc, v, r.dtype), slot)
 
         self._inner_loops(outer, step)
         self.accs[id(r)] = self.b.load(slot)
@@ -275,29 +275,34 @@ class KernelBuilder:
         if key in memo:
             return memo[key]
         if n.op == "const":
-            value = self.const(n.attrs["value"], n.dtype)
+            value = const(n.attrs["value"], n.dtype)
         elif id(n) not in self.member_ids:
             value = self._load(n, idx)
         elif id(n) in self.accs:
             value = self.accs[id(n)]  # a reduction, read at the current row
-        elif n.op == "expand":
-            value = self.eval(n.inputs[0], self._expand_index(n, idx), memo)
-        elif n.op == "permute":
+        elif is_view(n.op):
+            value = self.eval(n.inputs[0], self._view_index(n, idx), memo)
+        else:
+            args = [self.eval(i, idx, memo) for i in n.inputs]
+            value = EMITTERS[n.op](self, n, *args)
+        memo[key] = value
+        return value
+
+    def _view_index(self, n: Node, idx: Index) -> Index:
+        """The index into a view's input that holds the view's element at ``idx``."""
+        if n.op == "expand":
+            return self._expand_index(n, idx)
+        if n.op == "permute":
             src = [0] * n.ndim
             for k, p in enumerate(n.attrs["perm"]):
                 src[p] = idx[k]
-            value = self.eval(n.inputs[0], src, memo)
-        elif n.op == "reshape":
-            value = self.eval(n.inputs[0], self._reshape_index(n, idx), memo)
-        elif n.op == "slice":
-            src = [self.iadd(b, self.imul(i, s)) for i, b, s in
-                   zip(idx, n.attrs["starts"], n.attrs["steps"], strict=True)]  # fmt: skip
-            value = self.eval(n.inputs[0], src, memo)
-        else:
-            args = [self.eval(i, idx, memo) for i in n.inputs]
-            value = get(n.op).llvm(self, n, *args)
-        memo[key] = value
-        return value
+            return src
+        if n.op == "reshape":
+            return self._reshape_index(n, idx)
+        if n.op == "slice":
+            return [self.iadd(b, self.imul(i, s)) for i, b, s in
+                    zip(idx, n.attrs["starts"], n.attrs["steps"], strict=True)]  # fmt: skip
+        raise Unsupported(f"view {n.op!r} has no index rule in the llvm backend")
 
     def _expand_index(self, n: Node, idx: Index) -> Index:
         src = n.inputs[0].shape
@@ -329,12 +334,12 @@ class KernelBuilder:
     def _load(self, n: Node, idx: Index) -> ir.Value:
         ptr = self.arg_ptrs[self.arg_index[id(n)]]
         value = self.b.load(self._address(ptr, n.shape, idx))
-        if n.dtype == "bool":
+        if is_bool(n.dtype):
             value = self.b.icmp_unsigned("!=", value, ir.Constant(I8, 0))
         return value
 
     def _store(self, n: Node, value: ir.Value, idx: Index) -> None:
-        if n.dtype == "bool":
+        if is_bool(n.dtype):
             value = self.b.zext(value, I8)
         self.b.store(value, self._address(self.out_ptr, n.shape, idx))
 
@@ -392,147 +397,3 @@ class KernelBuilder:
     @staticmethod
     def _i(v):
         return ir.Constant(I64, v) if isinstance(v, int) else v
-
-    # --------------------------------------------- helpers the op emitters call
-    def const(self, value, dtype: str) -> ir.Constant:
-        reg = TYPES[dtype][0]
-        if dtype == "bool":
-            return ir.Constant(I1, int(bool(value)))
-        if dtype.startswith("float"):
-            return ir.Constant(reg, float(value))
-        return ir.Constant(reg, int(value))
-
-    @staticmethod
-    def is_float(dtype: str) -> bool:
-        return dtype.startswith("float")
-
-    def intrinsic(self, name: str, value: ir.Value, nargs: int = 1):
-        return self.math.intrinsic(name, value.type, nargs)
-
-    def arith(self, op: str, a, c, dtype: str):
-        b = self.b
-        if self.is_float(dtype):
-            return {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[op](a, c)
-        if op == "div" or dtype == "bool":
-            raise Unsupported(f"{op} on {dtype}")
-        return {"add": b.add, "sub": b.sub, "mul": b.mul}[op](a, c)
-
-    def neg(self, a, dtype: str):
-        return self.b.fneg(a) if self.is_float(dtype) else self.b.neg(a)
-
-    def extremum(self, op: str, a, c, dtype: str):
-        """``maximum``/``minimum``; NaN wins, as in NumPy."""
-        if self.is_float(dtype):
-            name = "llvm.maximum" if op == "max" else "llvm.minimum"
-            return self.b.call(self.intrinsic(name, a, 2), [a, c])
-        if dtype == "bool":  # a signed i1 reads true as -1: the max of bools is "or"
-            return self.b.or_(a, c) if op == "max" else self.b.and_(a, c)
-        cmp = self.b.icmp_signed(">" if op == "max" else "<", a, c)
-        return self.b.select(cmp, a, c)
-
-    def compare(self, op: str, a, c, dtype: str):
-        sym = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}[op]
-        if self.is_float(dtype):
-            if op == "ne":  # NaN != anything is true
-                return self.b.fcmp_unordered("!=", a, c)
-            return self.b.fcmp_ordered(sym, a, c)
-        if dtype == "bool":
-            return self.b.icmp_unsigned(sym, a, c)
-        return self.b.icmp_signed(sym, a, c)
-
-    def convert(self, v, src: str, dst: str):
-        """NumPy's ``astype``: float->int truncates, anything->bool is ``!= 0``."""
-        b = self.b
-        if src == dst:
-            return v
-        reg = TYPES[dst][0]
-        if dst == "bool":
-            if self.is_float(src):
-                return b.fcmp_unordered("!=", v, ir.Constant(v.type, 0.0))
-            return b.icmp_unsigned("!=", v, ir.Constant(v.type, 0))
-        if src == "bool":
-            return b.uitofp(v, reg) if self.is_float(dst) else b.zext(v, reg)
-        if self.is_float(src) and self.is_float(dst):
-            return b.fpext(v, reg) if dst == "float64" else b.fptrunc(v, reg)
-        if self.is_float(src):
-            return b.fptosi(v, reg)
-        if self.is_float(dst):
-            return b.sitofp(v, reg)
-        src_bits, dst_bits = v.type.width, reg.width
-        if src_bits == dst_bits:
-            return v
-        return b.sext(v, reg) if dst_bits > src_bits else b.trunc(v, reg)
-
-    def relu(self, x, dtype: str):
-        if self.is_float(dtype):  # NaN stays NaN, as np.maximum(x, 0) does
-            keep = self.b.fcmp_unordered(">", x, ir.Constant(x.type, 0.0))
-            return self.b.select(keep, x, ir.Constant(x.type, 0.0))
-        return self.b.select(self.b.icmp_signed(">", x, ir.Constant(x.type, 0)), x,
-                             ir.Constant(x.type, 0))  # fmt: skip
-
-    def fabs(self, x, dtype: str):
-        if self.is_float(dtype):
-            return self.b.call(self.intrinsic("llvm.fabs", x), [x])
-        return self.b.select(self.b.icmp_signed("<", x, ir.Constant(x.type, 0)),
-                             self.b.neg(x), x)  # fmt: skip
-
-    def sqrt(self, x):
-        return self.b.call(self.intrinsic("llvm.sqrt", x), [x])
-
-    def power(self, node: Node, a, c):
-        """``a ** c``; a constant exponent of 2, 3, 0.5, 1 or -1 becomes arithmetic."""
-        if not self.is_float(node.dtype):
-            raise Unsupported("integer pow")
-        exponent = node.inputs[1]
-        if exponent.op == "const":
-            e = exponent.attrs["value"]
-            if e == 2:
-                return self.b.fmul(a, a)
-            if e == 3:
-                return self.b.fmul(self.b.fmul(a, a), a)
-            if e == 1:
-                return a
-            if e == 0.5:
-                return self.sqrt(a)
-            if e == -1:
-                return self.b.fdiv(ir.Constant(a.type, 1.0), a)
-        return self.b.call(self.intrinsic("llvm.pow", a, 2), [a, c])
-
-    def clip(self, node: Node, x):
-        lo, hi = node.attrs["lo"], node.attrs["hi"]
-        if lo is not None:
-            x = self.extremum("max", x, self.const(lo, node.dtype), node.dtype)
-        if hi is not None:
-            x = self.extremum("min", x, self.const(hi, node.dtype), node.dtype)
-        return x
-
-    def gelu(self, x):
-        """0.5·x·(1 + tanh u) written as x / (1 + e^(-2u)): the same function (tanh u =
-        2σ(2u) - 1), one exp and one division instead of exp, a polynomial and two
-        branches, and no cancellation near 0. u = √(2/π)·(x + 0.044715·x³)."""
-        b = self.b
-        c = lambda v: ir.Constant(x.type, v)  # noqa: E731
-        x3 = b.fmul(b.fmul(x, x), x)
-        minus_2u = b.fmul(c(-2 * 0.7978845608028654), b.fadd(x, b.fmul(c(0.044715), x3)))
-        return b.fdiv(x, b.fadd(c(1.0), self.math.exp(minus_2u)))
-
-    # ------------------------------------------------------------ reductions
-    def _reduce_init(self, op: str, dtype: str) -> ir.Constant:
-        if op == "sum":
-            return self.const(0, dtype)
-        if self.is_float(dtype):
-            return self.const(float("-inf") if op == "max" else float("inf"), dtype)
-        if dtype == "bool":  # the identity of "or" is False, of "and" True
-            return self.const(op == "min", dtype)
-        bits = TYPES[dtype][0].width
-        lowest, highest = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-        return ir.Constant(TYPES[dtype][0], lowest if op == "max" else highest)
-
-    def _combine(self, op: str, acc, v, dtype: str):
-        if op == "sum":
-            if self.is_float(dtype):
-                out = self.b.fadd(acc, v)
-                out.flags.append("reassoc")  # lets the vectorizer split the sum into lanes
-                return out
-            return self.b.add(acc, v)
-        return self.extremum(op, acc, v, dtype)

@@ -9,6 +9,7 @@ member nodes, so time is attributed back to the user's lines.
 
 from __future__ import annotations
 
+import heapq
 import os
 import time
 import warnings
@@ -18,17 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, run_numpy_node
-from tinytorch.backends.llvm.codegen import Unsupported
-from tinytorch.backends.llvm.kernels import (
-    VIEW_OPS,
-    Kernel,
-    group_args,
-    kernel_body,
-    kernel_cache,
-)
+from tinytorch.backends.llvm.group import group_args, kernel_body
+from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
+from tinytorch.backends.llvm.lltypes import Unsupported
+from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
-from tinytorch.ir.printer import short_src
+from tinytorch.ir.printer import format_graph, short_src
 from tinytorch.ir.registry import get
 from tinytorch.util.flags import env_int
 
@@ -104,8 +101,6 @@ def _units(graph: Graph) -> list[list[Node]]:
                     deps[k].add(j)
     order, done = [], set()
     ready = sorted((min(position[id(n)] for n in u), k) for k, u in enumerate(units) if not deps[k])
-    import heapq
-
     heapq.heapify(ready)
     users = [[] for _ in units]
     for k, d in enumerate(deps):
@@ -121,8 +116,6 @@ def _units(graph: Graph) -> list[list[Node]]:
             if remaining[u] == 0:
                 heapq.heappush(ready, (min(position[id(n)] for n in units[u]), u))
     if len(order) != len(units):
-        from tinytorch.ir.printer import format_graph
-
         text = format_graph(graph, annotate=lambda n: f"kernel {n.meta.get('group', '-')}")
         raise RuntimeError(f"fusion produced kernels that depend on each other in a cycle:\n{text}")
     return order
@@ -163,7 +156,7 @@ class LLVMExecutable(Executable):
             read = {p for step in self.steps for p in step[3]}
             read |= {self.position[id(o)] for o in self.graph.outputs}
             kept = [s for s in self.steps if not (
-                s[0] == "numpy" and (s[1].op == "const" or s[1].op in VIEW_OPS)
+                s[0] == "numpy" and (s[1].op == "const" or is_view(s[1].op))
                 and s[2] not in read)]  # fmt: skip
             if len(kept) == len(self.steps):
                 return

@@ -3,9 +3,9 @@
 Two fused groups with the same structure (ops, attributes, wiring, argument shapes and
 dtypes) compile to the same machine code, so kernels are cached by a structural key that
 also names the CPU, its features, the optimization level and the llvmlite version (a kernel
-built for another CPU must never be reused). The cache is a bounded LRU; a kernel that falls
-out of it stays alive as long as a compiled plan still calls it, and its machine code is
-freed when the last reference goes.
+built for another CPU must never be reused). The cache is a bounded LRU
+(:class:`tinytorch.util.lru.LRUCache`); a kernel that falls out of it stays alive as long as
+a compiled plan still calls it, and its machine code is freed when the last reference goes.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import ctypes
 import hashlib
 from collections.abc import Sequence
 
-from tinytorch.backends.llvm.codegen import KernelBuilder, finish_ir
+from llvmlite import ir
+
+from tinytorch.backends.llvm.codegen import KernelBuilder, KernelSource, finish_ir
+from tinytorch.backends.llvm.group import group_signature, kernel_body
 from tinytorch.backends.llvm.jit import get_jit
-from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
+from tinytorch.util.lru import LRUCache
 
 
 class LoadedModule:
@@ -36,9 +39,9 @@ class LoadedModule:
 
 
 class Kernel:
-    def __init__(self, name: str, source, address: int, loaded: LoadedModule) -> None:
+    def __init__(self, name: str, source: KernelSource, address: int, loaded: LoadedModule) -> None:
         self.name = name
-        self.source = source  # KernelSource: IR text, argument nodes, outer extent
+        self.source = source  # IR text, argument nodes, outer extent
         self.address = address
         self._loaded = loaded  # keeps the machine code alive as long as this kernel
         nargs = 1 + len(source.args)
@@ -55,66 +58,20 @@ class Kernel:
         return text[start : end + 3] if start >= 0 and end > 0 else text
 
 
-VIEW_OPS = frozenset({"expand", "permute", "reshape", "slice"})
-
-
-def kernel_body(members: Sequence[Node]) -> list[Node]:
-    """The nodes a kernel computes: the fused group, plus the views outside it that its
-    members read (chains of expand/permute/reshape/slice). Those become index arithmetic
-    in the kernel: a broadcast is read with stride 0, a transpose with swapped strides, and
-    no copy is made, even when several kernels read the same view. (A view that another
-    kernel computes, as its output, is that kernel's buffer and is read as such.) In graph
-    order."""
-    inside = {id(m) for m in members}
-    todo = [i for m in members for i in m.inputs if id(i) not in inside]
-    while todo:
-        n = todo.pop()
-        if n.op in VIEW_OPS and id(n) not in inside and "group" not in n.meta:
-            inside.add(id(n))
-            todo.extend(n.inputs)
-    order = topo_order([members[-1]], stop=lambda n: id(n) not in inside)
-    return [n for n in order if id(n) in inside]
-
-
-def group_args(members: Sequence[Node]) -> list[Node]:
-    """The buffers a group reads, in kernel-argument order (first use while walking the
-    members' inputs; constants are inlined, not passed). A cached kernel compiled for
-    another graph of the same structure takes *this* graph's buffers in this order."""
-    inside = {id(m) for m in members}
-    args: dict[int, Node] = {}
-    for m in members:
-        for i in m.inputs:
-            if id(i) not in inside and i.op != "const":
-                args.setdefault(id(i), i)
-    return list(args.values())
-
-
-def group_signature(members: Sequence[Node]) -> tuple:
-    """Structure of a fused group, independent of node identity."""
-    index = {id(m): k for k, m in enumerate(members)}
-    args: dict[int, int] = {}
-    rows = []
-    for m in members:
-        refs = []
-        for i in m.inputs:
-            if id(i) in index:
-                refs.append(("m", index[id(i)]))
-            elif i.op == "const":
-                refs.append(("c", i.key))
-            else:
-                args.setdefault(id(i), len(args))
-                refs.append(("a", args[id(i)], i.shape, i.dtype))
-        rows.append((m.key, tuple(refs)))
-    return tuple(rows)
-
-
 class KernelCache:
-    def __init__(self, capacity: int = 1024) -> None:
-        from collections import OrderedDict
+    """Compiled kernels by structural key; ``compiled`` counts the kernels ever compiled."""
 
-        self.capacity = capacity
-        self._data: OrderedDict[tuple, Kernel] = OrderedDict()
+    def __init__(self, capacity: int = 1024) -> None:
+        self._kernels = LRUCache(capacity)
         self.compiled = 0
+
+    @property
+    def capacity(self) -> int:
+        return self._kernels.capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._kernels.capacity = value
 
     def get(self, members: Sequence[Node]) -> Kernel:
         """The kernel for one group (compiling it if needed); raises if it cannot be built."""
@@ -134,9 +91,8 @@ class KernelCache:
         groups = [kernel_body(members) for members in groups]
         for k, members in enumerate(groups):
             key = (group_signature(members), jit.host)
-            kernel = self._data.get(key)
+            kernel = self._kernels.get(key)
             if kernel is not None:
-                self._data.move_to_end(key)
                 results[k] = kernel
             else:
                 todo.setdefault(key, []).append(k)
@@ -146,16 +102,12 @@ class KernelCache:
                 for k in ks:
                     results[k] = kernel
                 if isinstance(kernel, Kernel):
-                    self._data[key] = kernel
-            while len(self._data) > self.capacity:
-                self._data.popitem(last=False)
+                    self._kernels.put(key, kernel)
         return results  # type: ignore[return-value]
 
     def _build(self, keys: list[tuple], groups: list[Sequence[Node]]) -> list:
-        from llvmlite import ir
-
         module = ir.Module(name="tinytorch_kernels")
-        sources: list = []
+        sources: list[KernelSource | Exception] = []
         for key, members in zip(keys, groups, strict=True):
             name = "k_" + hashlib.sha256(repr(key).encode()).hexdigest()[:16]
             try:
@@ -189,10 +141,10 @@ class KernelCache:
         return Kernel(source.name, source, address, LoadedModule(llmod))
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._kernels)
 
     def clear(self) -> None:
-        self._data.clear()
+        self._kernels.clear()
 
 
 kernel_cache = KernelCache()

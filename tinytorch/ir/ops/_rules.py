@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tinytorch.ir.dtypes import DTYPES, is_bool, is_float
 from tinytorch.ir.errors import DTypeError, ShapeError
-from tinytorch.ir.node import DTYPES, FLOAT_DTYPES, Shape
+from tinytorch.ir.node import Shape
 
 
 def same_shape(op: str, shapes: Sequence[Shape], dtypes: Sequence[str]) -> None:
@@ -29,7 +30,7 @@ def unary_float(op: str):
     """Rule for ``exp``, ``log``...: one float input, same shape and dtype out."""
 
     def infer(shapes, dtypes, attrs):
-        if dtypes[0] not in FLOAT_DTYPES:
+        if not is_float(dtypes[0]):
             raise DTypeError(f"{op}: needs a floating-point input, got {dtypes[0]}")
         return shapes[0], dtypes[0]
 
@@ -38,7 +39,7 @@ def unary_float(op: str):
 
 def unary_same(op: str):
     def infer(shapes, dtypes, attrs):
-        if dtypes[0] == "bool":
+        if is_bool(dtypes[0]):
             raise DTypeError(f"{op}: not defined for bool tensors")
         return shapes[0], dtypes[0]
 

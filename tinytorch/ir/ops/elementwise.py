@@ -1,7 +1,9 @@
 """Elementwise ops: one output element from the same position of each input.
 
 These are what the fusion pass chains into single kernels. Their VJPs are written in the
-same ops, so the backward graph fuses just like the forward one.
+same ops, so the backward graph fuses just like the forward one. The NumPy kernels here are
+the reference; a backend that compiles kernels keeps its own per-op lowering, keyed by the
+names registered here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 import numpy as np
 
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import is_float
 from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.ops._rules import binary_same, check_dtype, unary_float, unary_same
 from tinytorch.ir.registry import OpDef, default_cost, register
@@ -18,37 +21,6 @@ from tinytorch.ir.registry import OpDef, default_cost, register
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_COEF = 0.044715
 GELU_GRAD_LIMIT = 20.0
-
-
-def _compare_emitter(op: str):
-    return lambda cg, n, a, b: cg.compare(op, a, b, n.inputs[0].dtype)
-
-
-# How each op computes one element in a compiled kernel. ``cg`` is the LLVM backend's code
-# generator (tinytorch/backends/llvm/codegen.py), whose helpers keep these one-liners; the
-# IR layer never imports LLVM. An op missing here runs on NumPy in the llvm backend.
-LLVM = {
-    "neg": lambda cg, n, x: cg.neg(x, n.dtype),
-    "exp": lambda cg, n, x: cg.math.exp(x),
-    "log": lambda cg, n, x: cg.math.log(x),
-    "sqrt": lambda cg, n, x: cg.sqrt(x),
-    "tanh": lambda cg, n, x: cg.math.tanh(x),
-    "sigmoid": lambda cg, n, x: cg.math.sigmoid(x),
-    "relu": lambda cg, n, x: cg.relu(x, n.dtype),
-    "gelu": lambda cg, n, x: cg.gelu(x),
-    "abs": lambda cg, n, x: cg.fabs(x, n.dtype),
-    "add": lambda cg, n, a, b: cg.arith("add", a, b, n.dtype),
-    "sub": lambda cg, n, a, b: cg.arith("sub", a, b, n.dtype),
-    "mul": lambda cg, n, a, b: cg.arith("mul", a, b, n.dtype),
-    "div": lambda cg, n, a, b: cg.arith("div", a, b, n.dtype),
-    "pow": lambda cg, n, a, b: cg.power(n, a, b),
-    "maximum": lambda cg, n, a, b: cg.extremum("max", a, b, n.dtype),
-    "minimum": lambda cg, n, a, b: cg.extremum("min", a, b, n.dtype),
-    **{op: _compare_emitter(op) for op in ("lt", "le", "gt", "ge", "eq", "ne")},
-    "where": lambda cg, n, c, a, b: cg.b.select(c, a, b),
-    "clip": lambda cg, n, x: cg.clip(n, x),
-    "cast": lambda cg, n, x: cg.convert(x, n.inputs[0].dtype, n.dtype),
-}
 
 
 def _unary(name, kernel, vjp, infer=None, flops=1, grad_name=None, doc=""):
@@ -63,7 +35,6 @@ def _unary(name, kernel, vjp, infer=None, flops=1, grad_name=None, doc=""):
             cost=default_cost(flops),
             grad_name=grad_name,
             doc=doc,
-            llvm=LLVM[name],
         )
     )
 
@@ -80,7 +51,6 @@ def _binary(name, kernel, vjp, out_dtype=None, flops=1, grad_name=None):
             differentiable=vjp is not None,
             cost=default_cost(flops),
             grad_name=grad_name,
-            llvm=LLVM[name],
         )
     )
 
@@ -189,7 +159,7 @@ def _pow_vjp(node, g):
         if b_value is None:
             ga = B.where(B.make("eq", (b, B.full_like(b, 0))), zero, ga)
     gb = None
-    if b.dtype.startswith("float") and b_value is None:
+    if is_float(b.dtype) and b_value is None:
         gb = B.mul(g, B.mul(node, B.make("log", (a,))))
         a_value = _const_value(a)
         if a_value is None or a_value == 0:
@@ -262,7 +232,6 @@ register(
         infer=_where_infer,
         numpy=lambda n, c, a, b: np.where(c, a, b),
         vjp=_where_vjp,
-        llvm=LLVM["where"],
     )
 )
 
@@ -292,7 +261,6 @@ register(
         infer=unary_same("clip"),
         numpy=_clip_kernel,
         vjp=_clip_vjp,
-        llvm=LLVM["clip"],
     )
 )
 
@@ -303,7 +271,7 @@ def _cast_infer(shapes, dtypes, attrs):
 
 def _cast_vjp(node, g):
     src_dtype = node.inputs[0].dtype
-    return (B.cast(g, src_dtype) if src_dtype.startswith("float") else None,)
+    return (B.cast(g, src_dtype) if is_float(src_dtype) else None,)
 
 
 register(
@@ -314,6 +282,5 @@ register(
         infer=_cast_infer,
         numpy=lambda n, x: x.astype(n.dtype),
         vjp=_cast_vjp,
-        llvm=LLVM["cast"],
     )
 )

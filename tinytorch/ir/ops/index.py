@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import is_int
 from tinytorch.ir.errors import DTypeError, ShapeError
-from tinytorch.ir.node import INT_DTYPES
 from tinytorch.ir.registry import OpDef, nbytes, register
 
 
 def _check_index(op, dtype):
-    if dtype not in INT_DTYPES:
+    if not is_int(dtype):
         raise DTypeError(f"{op}: indices must be integers, got {dtype}")
 
 

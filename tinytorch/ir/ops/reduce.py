@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import is_bool
 from tinytorch.ir.errors import DTypeError
 from tinytorch.ir.registry import OpDef, nbytes, register
 from tinytorch.ir.shapes import normalize_axes, reduced_shape
@@ -28,7 +29,7 @@ def _reduce_infer(op):
                 "(a maximum of nothing is undefined)"
             )
         dtype = dtypes[0]
-        if op == "sum" and dtype == "bool":
+        if op == "sum" and is_bool(dtype):
             dtype = "int64"
         return reduced_shape(shapes[0], axes, attrs["keepdims"]), dtype
 
@@ -92,7 +93,7 @@ for _name, _fn, _vjp in (
 def _argmax_infer(shapes, dtypes, attrs):
     shape = shapes[0]
     axis = attrs["axis"]
-    if dtypes[0] == "bool":
+    if is_bool(dtypes[0]):
         raise DTypeError("argmax: not defined for bool tensors")
     if axis is None:
         if 0 in shape:

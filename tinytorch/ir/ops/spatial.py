@@ -26,7 +26,7 @@ that is not in the image; spec §2.4).
 each came from (overlapping windows accumulate) and drops what fell on the padding. It is
 ``windows``' VJP, and ``windows`` (with zero padding) is ``fold``'s VJP.
 
-Both are ``opaque`` for the fusion pass: the LLVM backend runs them with these NumPy kernels
+Both are ``opaque`` for the fusion pass: every backend runs them with these NumPy kernels
 (``sliding_window_view`` makes ``windows`` a strided view; no Python loop over pixels).
 """
 
@@ -39,8 +39,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import is_float
 from tinytorch.ir.errors import ShapeError
-from tinytorch.ir.node import FLOAT_DTYPES, Node
+from tinytorch.ir.node import Node
 from tinytorch.ir.registry import OpDef, nbytes, register
 
 Pair = tuple[int, int]
@@ -76,7 +77,7 @@ def _check_geometry(op: str, shape: tuple[int, ...], attrs: dict[str, Any]) -> t
 def _windows_infer(shapes, dtypes, attrs):
     (x,) = shapes
     oh, ow = _check_geometry("windows", x, attrs)
-    if dtypes[0] not in FLOAT_DTYPES and math.isinf(attrs["pad_value"]):
+    if not is_float(dtypes[0]) and math.isinf(attrs["pad_value"]):
         raise ShapeError(f"windows: pad_value {attrs['pad_value']} needs a float input")
     return (*attrs["kernel"], x[0], x[1], oh, ow), dtypes[0]
 
