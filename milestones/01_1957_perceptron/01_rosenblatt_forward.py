@@ -19,10 +19,10 @@ import sys
 
 import numpy as np
 
-from tinytorch.cli import finish, milestone_parser, start
 from tinytorch.core.activations import Sigmoid
 from tinytorch.core.layers import Linear
 from tinytorch.core.tensor import Tensor
+from tinytorch.tito.contract import finish, milestone_parser, start
 
 
 def make_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

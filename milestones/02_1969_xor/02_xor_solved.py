@@ -17,7 +17,6 @@ import sys
 
 import numpy as np
 
-from tinytorch.cli import gate, milestone_parser, start
 from tinytorch.core.activations import ReLU, Sigmoid
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Linear, Sequential
@@ -25,6 +24,7 @@ from tinytorch.core.losses import BinaryCrossEntropyLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import Trainer
+from tinytorch.tito.contract import gate, milestone_parser, start
 from tinytorch.util.progress import ProgressBar
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

@@ -20,7 +20,6 @@ Gate: test accuracy >= 90%.
 
 import sys
 
-from tinytorch.cli import fit, gate, milestone_parser, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -29,6 +28,7 @@ from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.datasets import load_tinydigits
+from tinytorch.tito.contract import fit, gate, milestone_parser, start
 
 GATE = 0.90
 

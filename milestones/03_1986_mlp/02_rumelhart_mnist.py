@@ -19,7 +19,6 @@ Gate: test accuracy >= 95% (smoke: >= 90% on a 2K test subset).
 
 import sys
 
-from tinytorch.cli import dataset_dir, fit, gate, milestone_parser, skip, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -28,6 +27,7 @@ from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.datasets import DatasetNotFoundError, load_mnist
+from tinytorch.tito.contract import dataset_dir, fit, gate, milestone_parser, skip, start
 
 GATE, SMOKE_GATE = 0.95, 0.90
 

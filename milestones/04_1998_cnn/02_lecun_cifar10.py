@@ -26,7 +26,6 @@ Gate: test accuracy >= 70% (smoke: >= 35% on a 1K test subset).
 
 import sys
 
-from tinytorch.cli import dataset_dir, fit, gate, milestone_parser, skip, start
 from tinytorch.core.activations import ReLU
 from tinytorch.core.data_loader import DataLoader, TensorDataset
 from tinytorch.core.layers import Flatten, Linear, Sequential
@@ -37,6 +36,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.frontend.data import Compose, RandomCrop, RandomHorizontalFlip
 from tinytorch.frontend.datasets import DatasetNotFoundError, load_cifar10
+from tinytorch.tito.contract import dataset_dir, fit, gate, milestone_parser, skip, start
 
 GATE, SMOKE_GATE = 0.70, 0.35
 

@@ -8,12 +8,14 @@ import textwrap
 
 import pytest
 
-from tinytorch import cli
+from tinytorch.tito import status
+from tinytorch.tito.contract import read_gate
+from tinytorch.tito.milestones import discover, resolve
 
 
 def tito(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tinytorch.cli", *args],
+        [sys.executable, "-m", "tinytorch.tito", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "TINYTORCH_PROGRESS": "plain", **(env or {})},
@@ -56,25 +58,25 @@ def test_list_shows_each_milestone_with_its_needs(cache):
 )
 def test_names_the_book_uses_resolve(name, folder):
     """Numbers, names, years and folder names all pick the same milestone."""
-    (chosen,) = cli.resolve(name, cli.discover())
+    (chosen,) = resolve(name, discover())
     assert chosen.folder.name == folder
 
 
 def test_all_and_unknown_names():
     """'all' runs everything in order; an unknown name lists the known ones."""
-    milestones = cli.discover()
-    assert [m.number for m in cli.resolve("all", milestones)] == [1, 2, 3, 4]
+    milestones = discover()
+    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4]
     with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
-        cli.resolve("lenet5", milestones)
+        resolve("lenet5", milestones)
 
 
 def test_exit_codes_map_to_gates():
     """0 + GATE PASSED passes, 1 + GATE FAILED fails, 3 skips; anything else is an error."""
-    assert cli._gate_of(0, "x\nGATE PASSED: acc 99%\n") == ("PASSED", "acc 99%")
-    assert cli._gate_of(1, "GATE FAILED: acc 50%") == ("FAILED", "acc 50%")
-    assert cli._gate_of(3, "SKIPPED: no files") == ("SKIPPED", "no files")
-    assert cli._gate_of(0, "no gate line")[0] == "ERROR"
-    assert cli._gate_of(2, "Traceback ...") == ("ERROR", "exit code 2")
+    assert read_gate(0, "x\nGATE PASSED: acc 99%\n") == ("PASSED", "acc 99%")
+    assert read_gate(1, "GATE FAILED: acc 50%") == ("FAILED", "acc 50%")
+    assert read_gate(3, "SKIPPED: no files") == ("SKIPPED", "no files")
+    assert read_gate(0, "no gate line")[0] == "ERROR"
+    assert read_gate(2, "Traceback ...") == ("ERROR", "exit code 2")
 
 
 def test_run_perceptron_smoke_passes_and_records_the_result(cache):
@@ -98,13 +100,13 @@ def _fake_milestones(root):
         textwrap.dedent(
             """
             import sys
-            from tinytorch.cli import gate
+            from tinytorch.tito.contract import gate
             sys.exit(gate("accuracy", 0.5, 0.95))
             """
         )
     )
     (folder / "02_skips.py").write_text(
-        "import sys\nfrom tinytorch.cli import skip\nsys.exit(skip('no data here'))\n"
+        "import sys\nfrom tinytorch.tito.contract import skip\nsys.exit(skip('no data here'))\n"
     )
 
 
@@ -131,8 +133,8 @@ def test_a_corrupt_results_file_is_ignored(cache):
     """A damaged milestones.json does not break `tito milestone list`."""
     cache.mkdir(parents=True)
     (cache / "milestones.json").write_text("{not json")
-    assert cli.load_status() == {}
-    cli.save_status({"x": {"mode": "full"}})
+    assert status.load_status() == {}
+    status.save_status({"x": {"mode": "full"}})
     assert json.loads((cache / "milestones.json").read_text()) == {"x": {"mode": "full"}}
     assert [p.name for p in cache.iterdir()] == ["milestones.json"]  # no temp file left
 

@@ -1,7 +1,8 @@
 """Graph-to-graph rewrites, one file each, and the PassManager that runs them in order.
 
-The default pipeline (in DESIGN.md's order; fusion comes last, after every rewrite that could
-change what is worth fusing)::
+Passes that are a local rule per node (constant folding, CSE, algebraic simplification) share
+one driver, :func:`rewrite_nodes` (``rewrite.py``). The default pipeline, in DESIGN.md's
+order (fusion comes last, after every rewrite that could change what is worth fusing)::
 
     constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce -> fusion
 
@@ -14,6 +15,7 @@ from tinytorch.passes.constant_folding import ConstantFolding
 from tinytorch.passes.cse import CommonSubexpressionElimination
 from tinytorch.passes.dce import DeadCodeElimination
 from tinytorch.passes.fusion import Fusion, fusion_report
+from tinytorch.passes.rewrite import Rule, rewrite_nodes
 from tinytorch.passes.verify import VerificationError, verify
 
 
@@ -38,8 +40,10 @@ __all__ = [
     "Pass",
     "PassManager",
     "PassRecord",
+    "Rule",
     "VerificationError",
     "default_pipeline",
     "fusion_report",
+    "rewrite_nodes",
     "verify",
 ]

@@ -15,9 +15,10 @@ simplified, and returns a simpler node that computes exactly the same values, or
     reshape(reshape(x))   -> reshape(x)
     reshape or expand to x's own shape, cast to x's own dtype, a slice of all of x -> x
 
-A replacement always has the shape and dtype of the node it replaces (the driver refuses it
-otherwise), and effectful nodes are never touched. Replacing a node by an existing one (``x``)
-leaves the bypassed nodes dead; the DCE pass removes them.
+The rules run under the shared rewrite driver (:mod:`tinytorch.passes.rewrite`): a
+replacement always has the shape and dtype of the node it replaces (the driver refuses it
+otherwise), and effectful nodes are never touched. Replacing a node by an existing one
+(``x``) leaves the bypassed nodes dead; the DCE pass removes them.
 
 Why floats need care. IEEE floats have inf, NaN and a signed zero, and some "obvious"
 identities fail on them:
@@ -44,11 +45,11 @@ import numpy as np
 from tinytorch.ir.build import make
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import FLOAT_DTYPES, Node
-from tinytorch.ir.registry import get
 from tinytorch.passes.base import Pass
+from tinytorch.passes.rewrite import rewrite_nodes
 
-# rule(node, its simplified inputs, assume_finite) -> replacement or None
-Rule = Callable[[Node, tuple[Node, ...], bool], Node | None]
+# simplify_<op>(node, its simplified inputs, assume_finite) -> replacement or None
+OpRule = Callable[[Node, tuple[Node, ...], bool], Node | None]
 
 
 # --------------------------------------------------------------------------- pattern helpers
@@ -153,7 +154,7 @@ def simplify_slice(node: Node, inputs: tuple[Node, ...], assume_finite: bool) ->
     return x if whole and node.shape == x.shape else None
 
 
-RULES: dict[str, Rule] = {
+RULES: dict[str, OpRule] = {
     "mul": simplify_mul,
     "add": simplify_add,
     "sub": simplify_sub,
@@ -191,19 +192,9 @@ class AlgebraicSimplification(Pass):
         return graph, changed
 
     def sweep(self, graph: Graph) -> tuple[Graph, bool]:
-        """One walk over the graph, applying the first rule that fits each node."""
-        fired = False
+        """One walk over the graph, applying the rule for each node's op."""
+        return rewrite_nodes(graph, self.simplify)
 
-        def simplify(node: Node, inputs: tuple[Node, ...]) -> Node | None:
-            nonlocal fired
-            rule = RULES.get(node.op)
-            if rule is None or get(node.op).effectful:
-                return None
-            new = rule(node, inputs, self.assume_finite)
-            if new is None or (new.shape, new.dtype) != (node.shape, node.dtype):
-                return None
-            fired = True
-            return new
-
-        new = graph.rewrite(simplify)
-        return (new, True) if fired else (graph, False)
+    def simplify(self, node: Node, inputs: tuple[Node, ...]) -> Node | None:
+        rule = RULES.get(node.op)
+        return None if rule is None else rule(node, inputs, self.assume_finite)

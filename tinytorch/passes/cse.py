@@ -28,8 +28,8 @@ from typing import Any
 
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
-from tinytorch.ir.registry import get
 from tinytorch.passes.base import Pass
+from tinytorch.passes.rewrite import rewrite_nodes
 
 
 def exact(value: Any) -> Any:
@@ -46,9 +46,8 @@ def signature(node: Node, inputs: tuple[Node, ...]) -> tuple:
 
 
 def is_mergeable(node: Node) -> bool:
-    """Pure computations and constants; never effects, ``input`` or ``buffer`` leaves."""
-    if get(node.op).effectful:
-        return False
+    """Pure computations and constants; never ``input`` or ``buffer`` leaves. (Effectful
+    nodes never get this far: the rewrite driver keeps them out of every rule.)"""
     return bool(node.inputs) or node.op == "const"
 
 
@@ -59,20 +58,16 @@ class CommonSubexpressionElimination(Pass):
 
     def run(self, graph: Graph) -> tuple[Graph, bool]:
         first_seen: dict[tuple, Node] = {}
-        merged_any = False
 
         def merge(node: Node, inputs: tuple[Node, ...]) -> Node | None:
-            nonlocal merged_any
             if not is_mergeable(node):
                 return None
             key = signature(node, inputs)
             if key in first_seen:
-                merged_any = True
                 return first_seen[key]
             # Keep the node (rebuilt on its deduplicated inputs if they changed).
             kept = node if inputs == node.inputs else node.with_inputs(inputs)
             first_seen[key] = kept
             return kept
 
-        new = graph.rewrite(merge)
-        return (new, True) if merged_any else (graph, False)
+        return rewrite_nodes(graph, merge)

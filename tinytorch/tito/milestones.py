@@ -1,0 +1,165 @@
+"""The book's milestone table: which milestones exist, what they are called, what they need.
+
+The book defines six milestones (:data:`BOOK`: title, modules, data, the names people call
+them by). Which of them exist here is read from disk: a folder ``NN_YYYY_name/`` under
+:func:`milestones_root` holding scripts, run in file-name order (names starting with ``_``
+are helpers, not scripts). :func:`resolve` turns what a user types (``01``, ``1``, ``1957``,
+``perceptron``, ``rosenblatt``, the folder's name or ``all``) into milestones, and
+:func:`book_imports` lists the ``tinytorch.core`` modules a milestone's scripts import,
+in the book's module order.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinytorch.util.flags import env_path
+
+# The folder that holds the ``tinytorch`` package: the checkout, in a development install.
+CHECKOUT = Path(__file__).resolve().parents[2]
+FOLDER = re.compile(r"^(\d\d)_(\d{4})_([a-z0-9_]+)$")
+# The book's modules in order (Module 01 tensor ... 08 data_loader ...).
+CORE_ORDER = [
+    "tensor",
+    "activations",
+    "layers",
+    "losses",
+    "autograd",
+    "optimizers",
+    "training",
+    "data_loader",
+    "spatial",
+    "tokenization",
+    "embeddings",
+    "attention",
+    "transformer",
+]
+
+
+@dataclass(frozen=True)
+class Info:
+    """What the book says about a milestone (spec: milestones_cli_datasets.md §1, §4.2)."""
+
+    title: str
+    modules: str
+    data: str
+    aliases: tuple[str, ...] = ()
+
+
+BOOK = {
+    1: Info(
+        "Perceptron: Rosenblatt's first neural network",
+        "01-04 (trained: 05-07)",
+        "none (synthetic 2-D points)",
+        ("perceptron", "rosenblatt"),
+    ),
+    2: Info(
+        "XOR crisis: why one layer is not enough",
+        "01-06",
+        "none (the XOR truth table)",
+        ("xor", "minsky"),
+    ),
+    3: Info(
+        "MLP revival: backpropagation on handwritten digits",
+        "01-08",
+        "TinyDigits (shipped); MNIST (4 IDX files, downloaded to milestones/datasets/mnist/)",
+        ("mlp", "backprop", "rumelhart"),
+    ),
+    4: Info(
+        "CNN revolution: convolutions see shapes, wherever they are",
+        "01-09",
+        "TinyDigits (shipped); CIFAR-10 (python batches, downloaded to "
+        "milestones/datasets/cifar10/)",
+        ("cnn", "lenet", "lecun"),
+    ),
+    5: Info("Transformer era", "01-13", "TinyTalks (shipped)", ("transformer", "vaswani")),
+    6: Info("MLPerf: optimization olympics", "01-18", "n/s", ("mlperf", "olympics")),
+}
+
+
+@dataclass
+class Milestone:
+    """One milestone folder found on disk, with its scripts in run order."""
+
+    number: int
+    year: int
+    name: str  # the folder's last part: perceptron, xor, mlp, ...
+    folder: Path
+    scripts: list[Path] = field(default_factory=list)
+
+    @property
+    def info(self) -> Info:
+        return BOOK.get(self.number, Info(self.name, "n/s", "n/s"))
+
+    @property
+    def label(self) -> str:
+        return f"{self.number:02d} {self.name} ({self.year})"
+
+    def names(self) -> set[str]:
+        """Every name ``tito milestone run`` accepts for this milestone."""
+        return {
+            f"{self.number:02d}",
+            str(self.number),
+            str(self.year),
+            self.name,
+            self.folder.name,
+            *self.info.aliases,
+        }
+
+
+def milestones_root() -> Path:
+    """``$TINYTORCH_MILESTONES``, else the checkout's ``milestones/``, else ``./milestones``."""
+    explicit = env_path("TINYTORCH_MILESTONES")
+    if explicit is not None:
+        return explicit
+    beside_package = CHECKOUT / "milestones"
+    if beside_package.is_dir():
+        return beside_package
+    return Path.cwd() / "milestones"
+
+
+def discover(root: Path | None = None) -> list[Milestone]:
+    """The milestone folders that exist, in order, each with its scripts in run order."""
+    root = root if root is not None else milestones_root()
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        m = FOLDER.match(folder.name)
+        if not (m and folder.is_dir()):
+            continue
+        scripts = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+        if scripts:
+            found.append(Milestone(int(m[1]), int(m[2]), m[3], folder, scripts))
+    return found
+
+
+def resolve(name: str, milestones: list[Milestone]) -> list[Milestone]:
+    """``all``, a number (``01``, ``1``), a name (``perceptron``) or a folder name."""
+    key = name.strip().lower()
+    if key == "all":
+        return milestones
+    chosen = [m for m in milestones if key in m.names()]
+    if not chosen:
+        known = ", ".join(
+            f"{m.number:02d}/{m.name}" + "".join(f"/{a}" for a in m.info.aliases if a != m.name)
+            for m in milestones
+        )
+        raise SystemExit(
+            f"tito: unknown milestone {name!r}. Known: {known or '(none found)'}, or 'all'."
+        )
+    return chosen
+
+
+def book_imports(m: Milestone) -> list[str]:
+    """The ``tinytorch.core.*`` modules the milestone's scripts import, in module order."""
+    found: set[str] = set()
+    for script in m.scripts:
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "tinytorch.core."
+            ):
+                found.add(node.module)
+    order = [f"tinytorch.core.{name}" for name in CORE_ORDER]
+    return sorted(found, key=lambda mod: (order.index(mod) if mod in order else len(order), mod))
