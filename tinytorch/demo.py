@@ -1,4 +1,4 @@
-"""The main job, for now: build a small graph, show it after every pass, run it, profile it.
+"""A tour of the compiler: build a small graph, show it after every pass, run it, profile it.
 
     python -m tinytorch.demo [--backend numpy] [--dump-dir tinytorch-dump]
 

@@ -27,7 +27,7 @@ from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
-from tinytorch.frontend.datasets import load_tinydigits
+from tinytorch.data.datasets import load_tinydigits
 from tinytorch.tito.contract import fit, gate, milestone_parser, start
 
 GATE = 0.90

@@ -26,7 +26,7 @@ from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
-from tinytorch.frontend.datasets import DatasetNotFoundError, load_mnist
+from tinytorch.data.datasets import DatasetNotFoundError, load_mnist
 from tinytorch.tito.contract import dataset_dir, fit, gate, milestone_parser, skip, start
 
 GATE, SMOKE_GATE = 0.95, 0.90

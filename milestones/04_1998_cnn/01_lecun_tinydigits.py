@@ -29,7 +29,7 @@ from tinytorch.core.optimizers import Adam
 from tinytorch.core.spatial import Conv2d, MaxPool2d
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
-from tinytorch.frontend.datasets import load_tinydigits
+from tinytorch.data.datasets import load_tinydigits
 from tinytorch.tito.contract import fit, gate, milestone_parser, start
 
 GATE = 0.95

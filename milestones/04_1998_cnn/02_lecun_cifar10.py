@@ -34,8 +34,8 @@ from tinytorch.core.optimizers import SGD
 from tinytorch.core.spatial import BatchNorm2d, Conv2d, MaxPool2d
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
-from tinytorch.frontend.data import Compose, RandomCrop, RandomHorizontalFlip
-from tinytorch.frontend.datasets import DatasetNotFoundError, load_cifar10
+from tinytorch.data.datasets import DatasetNotFoundError, load_cifar10
+from tinytorch.data.transforms import Compose, RandomCrop, RandomHorizontalFlip
 from tinytorch.tito.contract import dataset_dir, fit, gate, milestone_parser, skip, start
 
 GATE, SMOKE_GATE = 0.70, 0.35

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.ir.dtypes import DTYPES, INT_DTYPES, is_float
 from tinytorch.ir.errors import DTypeError
-from tinytorch.ir.node import DTYPES, FLOAT_DTYPES, INT_DTYPES
 
 DEFAULT_FLOAT = "float32"
 DEFAULT_INT = "int64"
@@ -70,10 +70,6 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
         keep = isinstance(data, np.ndarray) and arr.dtype.name in INT_DTYPES
         return arr if keep else arr.astype(DEFAULT_INT)
     return arr
-
-
-def is_float(dtype: str) -> bool:
-    return dtype in FLOAT_DTYPES
 
 
 def promote(a: str, b: str) -> str:

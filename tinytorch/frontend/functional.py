@@ -27,6 +27,7 @@ from tinytorch.frontend.source import user_op
 from tinytorch.frontend.tensor_type import as_tensor, tensor_class, wrap
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.families import COMPARISONS
 from tinytorch.ir.shapes import (
     broadcast_shapes,
     infer_reshape,
@@ -43,8 +44,6 @@ Scalar = (numbers.Real, np.bool_)
 
 
 # --------------------------------------------------------------- elementwise
-_FLOAT_RESULT = {"div"}  # integer inputs give a float result (true division)
-_COMPARE = {"lt", "le", "gt", "ge", "eq", "ne"}
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
@@ -63,9 +62,9 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
     else:
         t, s = (a, b) if ta else (b, a)
         dtype, shape = scalar_dtype(t._node.dtype, s), t._node.shape
-    if op in _FLOAT_RESULT and not is_float(dtype):
+    if op == "div" and not is_float(dtype):  # true division: ints give a float
         dtype = DEFAULT_FLOAT
-    if op not in _COMPARE and op not in ("maximum", "minimum") and dtype == "bool":
+    if op not in COMPARISONS and op not in ("maximum", "minimum") and dtype == "bool":
         dtype = "int64"  # arithmetic on booleans counts them, as in NumPy's sum
 
     def node_of(x: Any):
@@ -204,7 +203,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
                 dtype = scalar_dtype(dtype, s)
     else:
         dtype = np.result_type(a, b).name
-        dtype = DEFAULT_FLOAT if dtype.startswith("float") else normalize_dtype(dtype)
+        dtype = DEFAULT_FLOAT if is_float(dtype) else normalize_dtype(dtype)
     shape = broadcast_shapes(cond.shape, *(x.shape for x in tensors), op="where")
 
     def node_of(x: Any):

@@ -14,6 +14,9 @@ them.
   combine (``+``, ``max``, ``min``) starting from its identity, so a kernel can keep one
   running accumulator per row. ``argmax`` has kind ``reduce`` too, but its result is a
   position, not a combined value: it is not in this family and runs alone.
+* **Comparisons** — ``lt``, ``le``, ``gt``, ``ge``, ``eq``, ``ne`` — are elementwise ops whose
+  result is ``bool`` whatever their inputs' dtype (so they accept bool inputs that arithmetic
+  refuses).
 * **Elementwise** ops need no list: they are the ops whose registry ``kind`` is
   ``"elementwise"``.
 
@@ -31,6 +34,7 @@ from tinytorch.ir.registry import get
 
 VIEWS = frozenset({"reshape", "permute", "slice", "expand"})
 REDUCTIONS = frozenset({"sum", "max", "min"})
+COMPARISONS = frozenset({"lt", "le", "gt", "ge", "eq", "ne"})
 
 
 def is_view(op: str) -> bool:
