@@ -14,6 +14,7 @@ from tinytorch.backends import available_backends
 from tinytorch.data.datasets import load_cifar10, load_mnist, load_tinydigits
 from tinytorch.data.loader import DataLoader, Dataset, TensorDataset
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
+from tinytorch.frontend.compile import CompiledFunction, TraceError, compile
 from tinytorch.frontend.functional import concat, stack, where
 from tinytorch.frontend.inspect import dump_graph, explain, fusion_report
 from tinytorch.frontend.tensor import Tensor, realize
@@ -43,6 +44,9 @@ cat = concat
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompiledFunction",
+    "TraceError",
+    "compile",
     "Adam",
     "AdamW",
     "AvgPool2d",

@@ -329,7 +329,7 @@ class CompiledFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.eager or tracing.recorder() is not None:  # inside another trace: inline
-            return self.fn(*args, **kwargs)
+            return self._run_eagerly(args, kwargs)
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -364,8 +364,15 @@ class CompiledFunction:
                 stacklevel=2,
             )
             self.eager = True
-            return self.fn(*args, **kwargs)
+        if self.eager:
+            return self._run_eagerly(args, kwargs)
         return self._trace(bound, arrays, key)
+
+    def _run_eagerly(self, args: tuple, kwargs: dict) -> Any:
+        """Call ``fn`` as written, with NumPy arguments made Tensors as a trace would."""
+        args = _substitute(list(args), _as_tensors(args))
+        kwargs = {k: _substitute([v], _as_tensors([v]))[0] for k, v in kwargs.items()}
+        return self.fn(*args, **kwargs)
 
     def _trace(self, bound: inspect.BoundArguments, values: list[Any], key: tuple) -> Any:
         self.trace_count += 1
@@ -381,7 +388,7 @@ class CompiledFunction:
         try:
             result = self.fn(*call_args, **call_kwargs)
             pending = [t._node for t in _tensors_in(result)]
-            pending += [t._grad._node for t, _ in rec.grad_tensors.values() if t._grad]
+            pending += [t._grad._node for t, _ in rec.grad_tensors.values() if t._grad is not None]
             realize(*[Tensor._view_of(n) for n in pending if "value" not in n.meta])
         finally:
             tracing.set_recorder(old_rec)
@@ -429,6 +436,17 @@ def _substitute(values: list[Any], swap: Any) -> list[Any]:
         else:
             out.append(v)
     return out
+
+
+def _as_tensors(values: Any) -> Any:
+    """Tensors for the Tensors/arrays among ``values`` (nested tuples included), in order."""
+    for v in values:
+        if isinstance(v, Tensor):
+            yield v
+        elif isinstance(v, np.ndarray):
+            yield Tensor(v)
+        elif isinstance(v, tuple):
+            yield from _as_tensors(v)
 
 
 def _tensors_in(value: Any) -> list[Tensor]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.frontend import autograd
+from tinytorch.frontend import autograd, tracing
 from tinytorch.frontend import functional as F
 from tinytorch.frontend.dtypes import is_float, to_array
 from tinytorch.frontend.indexing import getitem
@@ -38,6 +38,7 @@ def _is_operand(x: Any) -> bool:
 def _leaf(array: np.ndarray) -> Node:
     node = B.make("buffer", (), shape=array.shape, dtype=array.dtype.name)
     node.meta["value"] = array
+    tracing.created(node)
     return node
 
 
@@ -75,6 +76,16 @@ class Tensor:
         return t
 
     @classmethod
+    def _of_array(cls, array: np.ndarray) -> Tensor:
+        """A leaf holding ``array`` itself (no copy, no dtype change): for values the
+        library made, such as a compiled step's results."""
+        t = object.__new__(cls)
+        t._node = _leaf(array)
+        t._grad = None
+        autograd.register_tensor(t._node, t)
+        return t
+
+    @classmethod
     def _view_of(cls, node: Node) -> Tensor:
         """A handle on an existing node that does not claim its gradients."""
         t = object.__new__(cls)
@@ -88,6 +99,7 @@ class Tensor:
             # same gradient given to both inputs of an add): give this .grad its own node,
             # so the two never share memory or autograd bookkeeping.
             g = B.make("cast", (g,), dtype=g.dtype)
+        tracing.grad_set(self)
         with autograd.no_grad():
             if self._grad is None:
                 self._grad = Tensor._from_op(g, [])
@@ -103,21 +115,23 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The values as a NumPy array (computing them if needed). For a realized tensor,
         writing into this array writes into the tensor."""
+        tracing.check_read("Tensor.data")
         return self._realize()
 
     @data.setter
     def data(self, value: Any) -> None:
         """Rebind to new values (``param.data = param.data - lr * grad``). The tensor becomes
         a leaf holding them (in its own dtype); graphs built earlier keep the old values."""
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._realize() if isinstance(value, Tensor) else value
         try:
             array = np.asarray(array, dtype=self._node.dtype)  # keeps the tensor's dtype
         except (TypeError, ValueError) as exc:
             raise TypeError(f"cannot set Tensor.data from {type(value).__name__}: {exc}") from None
-        requires_grad = self.requires_grad
+        requires_grad, old = self.requires_grad, self._node
         self._node = _leaf(array)
         self._node.meta["requires_grad"] = requires_grad
         autograd.register_tensor(self._node, self)
+        tracing.rebound(self, old)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -161,6 +175,7 @@ class Tensor:
     def grad(self, value: Any) -> None:
         """Set or clear the gradient (optimizers and ``clip_grad_norm`` rescale it). It must
         have the tensor's shape; it is kept in the tensor's dtype, so later gradients add."""
+        tracing.grad_set(self)
         if value is None:
             self._grad = None
             return
@@ -197,6 +212,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Reset the gradient to None (the book's choice: no memory until the next backward)."""
+        tracing.grad_set(self)
         self._grad = None
 
     def detach(self) -> Tensor:

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.frontend.tensor_type import tensor_class
+
 _local = threading.local()
 
 
@@ -47,13 +49,14 @@ def set_recorder(rec: Any) -> Any:
     return old
 
 
-def fresh(make: Callable[[], Any]) -> np.ndarray:
-    """``make()`` as an array, made again at every replay of a compiled step."""
+def fresh(make: Callable[[], Any], dtype: Any) -> Any:
+    """A Tensor holding ``make()`` (as ``dtype``), made again at every replay of a
+    compiled step."""
+    tensor = tensor_class()._of_array(np.asarray(make(), dtype=dtype))
     rec = recorder()
-    value = np.asarray(make())
     if rec is not None:
-        rec.fresh(make, value)
-    return value
+        rec.fresh(make, dtype, tensor._node)
+    return tensor
 
 
 def effect(fn: Callable[[], None]) -> None:

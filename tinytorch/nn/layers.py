@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.frontend import tracing
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.nn.module import Layer, positive_int
@@ -72,7 +73,8 @@ class Dropout(Layer):
 
     The mask is drawn with NumPy's global RNG (``np.random.random``) each time ``forward``
     runs and enters the graph as a data buffer, not as structure: seeding ``np.random``
-    reproduces it, and a training step's compiled plan is reused with each new mask.
+    reproduces it, and a training step's compiled plan is reused with each new mask (a
+    ``tinytorch.compile``-d step draws a new mask at every replay).
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -92,8 +94,9 @@ class Dropout(Layer):
             # the book's new graph-less Tensor, so backward still reaches earlier layers.
             return x * Tensor(np.zeros(x.shape, dtype=np.float32))
         keep_prob = 1.0 - self.p
-        mask = (np.random.random(x.shape) < keep_prob).astype(np.float32)
-        return x * Tensor(mask) * (1.0 / keep_prob)
+        shape = x.shape
+        mask = tracing.fresh(lambda: np.random.random(shape) < keep_prob, np.float32)
+        return x * mask * (1.0 / keep_prob)
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.frontend import functional as F
+from tinytorch.frontend import tracing
 from tinytorch.frontend.autograd import no_grad, record_op
 from tinytorch.frontend.dtypes import DEFAULT_FLOAT, is_float
 from tinytorch.frontend.source import user_op
@@ -157,7 +158,8 @@ class CrossEntropyLoss(Loss):
             )
         if n == 0:
             raise ShapeError("CrossEntropyLoss: the batch is empty (logits shape (0, C))")
-        labels = targets.data
+        with tracing.internal_read():  # validation only: the graph does not depend on it
+            labels = targets.data
         bad = labels[(labels < 0) | (labels >= c)]
         if bad.size:
             raise IndexError(

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.frontend import tracing
 from tinytorch.frontend.tensor import Tensor
 
 
@@ -96,6 +97,7 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        tracing.guard(self, "training")  # a compiled step re-traces after train()/eval()
         return self.forward(x, *args, **kwargs)
 
     # ------------------------------------------------------------ parameters

@@ -26,11 +26,12 @@ gets a gradient, then zeros. Parameters whose ``grad`` is ``None`` are skipped.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from tinytorch.frontend import tracing
 from tinytorch.frontend.autograd import no_grad
 from tinytorch.frontend.source import user_op
 from tinytorch.frontend.tensor import Tensor, realize
@@ -80,6 +81,7 @@ class Optimizer:
             seen.add(id(p))
         self.lr: float = 0.0
         self.step_count = 0
+        self.state_version = 0  # bumped when state is replaced wholesale (load_state_dict)
         self._scalars: dict[tuple[str, str], Tensor] = {}
 
     def zero_grad(self) -> None:
@@ -90,7 +92,8 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter with a gradient: one graph, one realize, then rebind."""
         count = self.step_count
-        self._before_step()
+        tracing.guard(self, "state_version")  # a compiled step re-traces after a load
+        tracing.effect(self._before_step)
         try:
             with no_grad():
                 updates = self._build()
@@ -100,8 +103,8 @@ class Optimizer:
             self.step_count = count  # a failed step changes nothing
             raise
         for target, new in updates:
-            target.data = new.data
-        self._after_step()
+            target.data = new
+        tracing.effect(self._after_step)
 
     @user_op("optimizer.step")
     def _build(self) -> list[Update]:
@@ -118,11 +121,14 @@ class Optimizer:
     def _after_step(self) -> None:
         """SGD counts the step here (the book increments after its loop)."""
 
-    def _scalar(self, name: str, value: float, dtype: np.dtype) -> Tensor:
-        """A per-step number as a 0-d data buffer (one per name and dtype per step)."""
+    def _scalar(self, name: str, value: Callable[[], float], dtype: np.dtype) -> Tensor:
+        """A per-step number as a 0-d data buffer (one per name and dtype per step).
+
+        ``value`` is a function, not a number: a compiled step calls it again at every
+        replay, so a new ``lr`` or step count reaches the replayed graph."""
         key = (name, np.dtype(dtype).name)
         if key not in self._scalars:
-            self._scalars[key] = Tensor(np.asarray(value, dtype=dtype))
+            self._scalars[key] = tracing.fresh(value, dtype)
         return self._scalars[key]
 
     def _buffer(self, buffers: list[Tensor | None], i: int) -> Tensor:
@@ -162,6 +168,7 @@ class Optimizer:
                 f"optimizer state does not fit this {type(self).__name__}:\n  "
                 + "\n  ".join(problems)
             )
+        self.state_version += 1
         for key, value in state["hyperparameters"].items():
             setattr(self, key, tuple(value) if isinstance(value, list) else value)
         self.step_count = int(state["step_count"])

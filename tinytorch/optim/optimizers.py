@@ -9,7 +9,7 @@ tensor expressions; the base class realizes and rebinds. State lists keep the bo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ class SGD(Optimizer):
 
     def set_momentum_state(self, state: list[Any] | None) -> None:
         """Restore buffers from :meth:`get_momentum_state` (``None`` resets them)."""
+        self.state_version += 1
         if state is None:
             self.momentum_buffers = [None] * len(self.params)
             return
@@ -78,6 +79,10 @@ class SGD(Optimizer):
     def hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
+    def _correction(self, k: int) -> Callable[[], float]:
+        """Bias correction ``k`` (0: m, 1: v), read at the current step count."""
+        return lambda: self.bias_corrections()[k]
+
     def _updates(self) -> list[Update]:
         updates: list[Update] = []
         for i, p in enumerate(self.params):
@@ -90,7 +95,7 @@ class SGD(Optimizer):
                 buf = self.momentum * self._buffer(self.momentum_buffers, i) + g
                 updates.append((self.momentum_buffers[i], buf))
                 g = buf
-            updates.append((p, p - self._scalar("lr", self.lr, p.dtype) * g))
+            updates.append((p, p - self._scalar("lr", lambda: self.lr, p.dtype) * g))
         return updates
 
     def _after_step(self) -> None:
@@ -159,8 +164,11 @@ class Adam(Optimizer):
         t = self.step_count
         return 1.0 - self.beta1**t, 1.0 - self.beta2**t
 
+    def _correction(self, k: int) -> Callable[[], float]:
+        """Bias correction ``k`` (0: m, 1: v), read at the current step count."""
+        return lambda: self.bias_corrections()[k]
+
     def _updates(self) -> list[Update]:
-        correction1, correction2 = self.bias_corrections()
         updates: list[Update] = []
         for i, p in enumerate(self.params):
             g = grad_of(p)
@@ -170,12 +178,18 @@ class Adam(Optimizer):
                 g = g + self.weight_decay * p
             m = self.beta1 * self._buffer(self.m_buffers, i) + (1.0 - self.beta1) * g
             v = self.beta2 * self._buffer(self.v_buffers, i) + (1.0 - self.beta2) * (g * g)
-            m_hat = m / self._scalar("bias_correction1", correction1, p.dtype)
-            v_hat = v / self._scalar("bias_correction2", correction2, p.dtype)
-            lr = self._scalar("lr", self.lr, p.dtype)
+            m_hat = m / self._scalar(
+                "bias_correction1", lambda: self.bias_corrections()[0], p.dtype
+            )
+            v_hat = v / self._scalar(
+                "bias_correction2", lambda: self.bias_corrections()[1], p.dtype
+            )
+            lr = self._scalar("lr", lambda: self.lr, p.dtype)
             new = p - lr * m_hat / (v_hat.sqrt() + self.eps)
             if self.weight_decay != 0 and self.decoupled:
-                new = new * self._scalar("decay", 1.0 - self.lr * self.weight_decay, p.dtype)
+                new = new * self._scalar(
+                    "decay", lambda: 1.0 - self.lr * self.weight_decay, p.dtype
+                )
             updates += [(self.m_buffers[i], m), (self.v_buffers[i], v), (p, new)]
         return updates
 
