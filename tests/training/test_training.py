@@ -207,6 +207,7 @@ def test_a_trainer_step_is_one_graph_and_reuses_its_plan():
         MSELoss(),
         CosineSchedule(0.05, 0.01, 10),
         grad_clip_norm=1.0,
+        compile=False,
     )
     data = regression_batches(4)
     cache = tinytorch.runtime.plan_cache
@@ -217,6 +218,29 @@ def test_a_trainer_step_is_one_graph_and_reuses_its_plan():
     (runs, misses), now = counts[1], (cache.hits + cache.misses, cache.misses)
     assert now[0] - runs == len(data)
     assert now[1] == misses
+
+
+def test_a_compiled_trainer_traces_once_and_matches_eager():
+    """By default the Trainer replays one traced step: the second epoch (with a new lr from
+    the scheduler) builds no graph, and the parameters equal the eager Trainer's."""
+
+    def make(compile_steps):
+        np.random.seed(0)
+        model = Sequential(Linear(3, 4), ReLU(), Linear(4, 1))
+        opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sched = CosineSchedule(0.05, 0.01, 10)
+        return model, Trainer(
+            model, opt, MSELoss(), sched, grad_clip_norm=1.0, compile=compile_steps
+        )
+
+    data = regression_batches(4)
+    (m1, eager), (m2, compiled) = make(False), make(True)
+    for _epoch in range(3):
+        assert eager.train_epoch(data) == pytest.approx(compiled.train_epoch(data), rel=1e-5)
+    assert compiled.compiled_step.trace_count == 1
+    assert compiled.compiled_step.replay_count == 3 * len(data) - 1
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
 
 
 def test_evaluate_returns_loss_and_accuracy_without_training():

@@ -318,7 +318,7 @@ class CompiledFunction:
     def __init__(self, fn: Callable, max_traces: int = 8) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
-        self.name = getattr(fn, "__qualname__", repr(fn))
+        self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
         self.signature = inspect.signature(fn)
         self.max_traces = max_traces
         self.tapes = LRUCache(capacity=max_traces)

@@ -28,6 +28,7 @@ import numpy as np
 
 import tinytorch
 from tinytorch.tito.milestones import milestones_root
+from tinytorch.train import trainer as trainer_module
 from tinytorch.util.flags import env
 from tinytorch.util.progress import ProgressBar
 
@@ -45,6 +46,11 @@ def milestone_parser(description: str) -> argparse.ArgumentParser:
         "--smoke", action="store_true", help="a fast run for CI (still checks the gate)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="train with eager steps instead of tinytorch.compile-d (replayed) ones",
+    )
     return parser
 
 
@@ -52,10 +58,14 @@ def start(args: argparse.Namespace) -> None:
     """Apply ``--backend`` and ``--seed`` (NumPy and Python RNGs) for a milestone script."""
     if args.backend:
         tinytorch.set_backend(args.backend)
+    trainer_module.COMPILE_STEPS = not getattr(args, "no_compile", False)
     np.random.seed(args.seed)
     random.seed(args.seed)
     mode = "smoke" if args.smoke else "full"
-    print(f"backend: {tinytorch.current_backend()}  seed: {args.seed}  mode: {mode}\n")
+    steps = "compiled" if trainer_module.COMPILE_STEPS else "eager"
+    print(
+        f"backend: {tinytorch.current_backend()}  seed: {args.seed}  mode: {mode}  steps: {steps}\n"
+    )
 
 
 def finish(passed: bool, message: str) -> int:

@@ -27,12 +27,16 @@ from typing import Any
 import numpy as np
 
 from tinytorch.frontend.autograd import no_grad
+from tinytorch.frontend.compile import compile as compile_fn
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.nn.module import Layer, state_mismatches
 from tinytorch.optim.clipping import clip_grad_norm_lazy
 from tinytorch.train.checkpoint import load_state, save_state
 
 __all__ = ["Trainer"]
+
+# Whether a Trainer compiles its steps when not told (milestone scripts' --no-compile clears it).
+COMPILE_STEPS = True
 
 
 # ------------------------------------------------------------------- Trainer
@@ -53,6 +57,7 @@ class Trainer:
         loss_fn: Any,
         scheduler: Any = None,
         grad_clip_norm: float | None = None,
+        compile: bool | None = None,  # noqa: A002  (the switch's natural name)
     ) -> None:
         if grad_clip_norm is not None and not grad_clip_norm > 0:
             raise ValueError(f"grad_clip_norm must be positive or None, got {grad_clip_norm}")
@@ -61,6 +66,12 @@ class Trainer:
         self.loss_fn = loss_fn
         self.scheduler = scheduler
         self.grad_clip_norm = grad_clip_norm
+        # One training step (forward, backward, clip, update, zero_grad), traced once and
+        # replayed (tinytorch.compile). Used when every batch is an update
+        # (accumulation_steps=1) and batches are Tensors or arrays; otherwise eager.
+        if compile is None:
+            compile = COMPILE_STEPS  # noqa: A001
+        self.compiled_step = compile_fn(self._whole_step) if compile else None
         self.epoch = 0
         self.step = 0
         self.training_mode = True
@@ -88,6 +99,10 @@ class Trainer:
         total_loss, num_batches = 0.0, 0
         window: list[Tensor] = []  # the losses since the last update, read after the step
         for batch_idx, (inputs, targets) in enumerate(dataloader):
+            if accumulation_steps == 1 and self._can_compile(inputs, targets):
+                total_loss += float(self.compiled_step(inputs, targets).item())
+                num_batches, self.step = num_batches + 1, self.step + 1
+                continue
             loss = self._loss(inputs, targets)
             loss.backward()
             window.append(loss)
@@ -105,6 +120,24 @@ class Trainer:
             self.history["learning_rates"].append(lr)
         self.epoch += 1
         return avg_loss
+
+    def _can_compile(self, inputs: Any, targets: Any) -> bool:
+        array_like = (Tensor, np.ndarray)
+        return (
+            self.compiled_step is not None
+            and isinstance(inputs, array_like)
+            and isinstance(targets, array_like)
+        )
+
+    def _whole_step(self, inputs: Tensor, targets: Tensor) -> Tensor:
+        """What ``compiled_step`` records: the same calls as the eager loop's one update."""
+        loss = self._loss(inputs, targets)
+        loss.backward()
+        if self.grad_clip_norm is not None:
+            clip_grad_norm_lazy(self.model.parameters(), self.grad_clip_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        return loss
 
     def _update(self, losses: list[Tensor], accumulation_steps: int) -> float:
         """Clip, step, zero_grad — realized as one graph — then read the window's losses."""
