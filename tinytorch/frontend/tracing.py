@@ -62,37 +62,34 @@ def fresh(make: Callable[[], Any], dtype: Any) -> Any:
 def effect(fn: Callable[[], None]) -> None:
     """Run ``fn()`` now, and again at every replay of a compiled step."""
     fn()
+    _tell("effect", fn)
+
+
+def _tell(event: str, *args: Any) -> None:
+    """Pass ``event`` to the recorder of the step being traced, if there is one."""
     rec = recorder()
     if rec is not None:
-        rec.effect(fn)
+        getattr(rec, event)(*args)
 
 
 def guard(obj: Any, attr: str) -> None:
     """The step being traced depends on ``obj.attr``: re-trace if it changes."""
-    rec = recorder()
-    if rec is not None:
-        rec.guard(obj, attr)
+    _tell("guard", obj, attr)
 
 
 def created(node: Any) -> None:
     """A leaf tensor was made (its data may be a constant of the step)."""
-    rec = recorder()
-    if rec is not None:
-        rec.created(node)
+    _tell("created", node)
 
 
 def rebound(tensor: Any, old_node: Any) -> None:
     """``tensor`` now holds new data (``tensor.data = ...``); ``old_node`` held the old."""
-    rec = recorder()
-    if rec is not None:
-        rec.rebound(tensor, old_node)
+    _tell("rebound", tensor, old_node)
 
 
 def grad_set(tensor: Any) -> None:
-    """``tensor.grad`` was assigned (or accumulated into, or cleared)."""
-    rec = recorder()
-    if rec is not None:
-        rec.grad_set(tensor)
+    """``tensor.grad`` is about to be assigned (or accumulated into, or cleared)."""
+    _tell("grad_set", tensor)
 
 
 def check_read(what: str) -> None:

@@ -79,10 +79,6 @@ class SGD(Optimizer):
     def hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
-    def _correction(self, k: int) -> Callable[[], float]:
-        """Bias correction ``k`` (0: m, 1: v), read at the current step count."""
-        return lambda: self.bias_corrections()[k]
-
     def _updates(self) -> list[Update]:
         updates: list[Update] = []
         for i, p in enumerate(self.params):
@@ -178,12 +174,8 @@ class Adam(Optimizer):
                 g = g + self.weight_decay * p
             m = self.beta1 * self._buffer(self.m_buffers, i) + (1.0 - self.beta1) * g
             v = self.beta2 * self._buffer(self.v_buffers, i) + (1.0 - self.beta2) * (g * g)
-            m_hat = m / self._scalar(
-                "bias_correction1", lambda: self.bias_corrections()[0], p.dtype
-            )
-            v_hat = v / self._scalar(
-                "bias_correction2", lambda: self.bias_corrections()[1], p.dtype
-            )
+            m_hat = m / self._scalar("bias_correction1", self._correction(0), p.dtype)
+            v_hat = v / self._scalar("bias_correction2", self._correction(1), p.dtype)
             lr = self._scalar("lr", lambda: self.lr, p.dtype)
             new = p - lr * m_hat / (v_hat.sqrt() + self.eps)
             if self.weight_decay != 0 and self.decoupled:
