@@ -236,10 +236,13 @@ def record_op(node: Node, parents: Sequence[Tensor], label: str | None = None) -
     """Remember, for ``grad_fn``, which user tensors the op read (each once, so ``x * x``
     saves ``x`` once and ``apply`` returns its whole gradient) and, when the node's own op
     is not the book's name for it (``mean`` ends in a ``mul``), that name."""
-    unique: dict[int, Node] = {}
-    for p in parents:
-        unique.setdefault(id(p._node), p._node)
-    node.meta["parents"] = tuple(unique.values())
+    if len(parents) == 1:
+        node.meta["parents"] = (parents[0]._node,)
+    else:
+        unique: dict[int, Node] = {}
+        for p in parents:
+            unique.setdefault(id(p._node), p._node)
+        node.meta["parents"] = tuple(unique.values())
     if label is not None:
         node.meta["grad_label"] = label
 

@@ -56,7 +56,7 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
         b, tb = as_tensor(b), True
     if ta and tb:
         na, nb = a._node, b._node
-        dtype = promote(na.dtype, nb.dtype)
+        dtype = na.dtype if na.dtype == nb.dtype else promote(na.dtype, nb.dtype)
         shape = (na.shape if na.shape == nb.shape
                  else broadcast_shapes(na.shape, nb.shape, op=_SYMBOL.get(op, op)))  # fmt: skip
     else:
@@ -64,16 +64,23 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
         dtype, shape = scalar_dtype(t._node.dtype, s), t._node.shape
     if op == "div" and not is_float(dtype):  # true division: ints give a float
         dtype = DEFAULT_FLOAT
-    if op not in COMPARISONS and op not in ("maximum", "minimum") and dtype == "bool":
+    if dtype == "bool" and op not in COMPARISONS and op not in ("maximum", "minimum"):
         dtype = "int64"  # arithmetic on booleans counts them, as in NumPy's sum
+    inputs = (_operand(a, ta, dtype, shape), _operand(b, tb, dtype, shape))
+    return wrap(B.make(op, inputs), [x for x, is_t in ((a, ta), (b, tb)) if is_t])
 
-    def node_of(x: Any):
-        if isinstance(x, T):
-            return B.expand(B.cast(x._node, dtype), shape)
+
+def _operand(x: Any, is_tensor: bool, dtype: str, shape: tuple[int, ...]):
+    """The node an elementwise op reads for ``x``: a tensor cast and broadcast to the result's
+    dtype and shape (no node added when it already has them), or a constant for a scalar."""
+    if not is_tensor:
         return B.const(_scalar_as(x, dtype), shape, dtype)
-
-    parents = [x for x in (a, b) if isinstance(x, T)]
-    return wrap(B.make(op, (node_of(a), node_of(b))), parents)
+    node = x._node
+    if node.dtype != dtype:
+        node = B.make("cast", (node,), dtype=dtype)
+    if node.shape != shape:
+        node = B.make("expand", (node,), shape=shape)
+    return node
 
 
 def _scalar_as(x: Any, dtype: str) -> Any:

@@ -25,6 +25,7 @@ from tinytorch.frontend.dtypes import is_float, to_array
 from tinytorch.frontend.indexing import getitem
 from tinytorch.frontend.tensor_type import register_tensor_class
 from tinytorch.ir import build as B
+from tinytorch.ir.dtypes import FLOAT_DTYPES
 from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.node import Node
 from tinytorch.runtime.realize import realize as run_graph
@@ -35,8 +36,14 @@ def _is_operand(x: Any) -> bool:
     return isinstance(x, (Tensor, list, tuple, np.ndarray, np.generic, numbers.Number))
 
 
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
 def _leaf(array: np.ndarray) -> Node:
-    node = B.make("buffer", (), shape=array.shape, dtype=array.dtype.name)
+    dtype = _DTYPE_NAMES.get(array.dtype)
+    if dtype is None:  # (NumPy computes dtype.name in Python, slowly: remember it)
+        dtype = _DTYPE_NAMES[array.dtype] = array.dtype.name
+    node = B.make("buffer", (), shape=array.shape, dtype=dtype)
     node.meta["value"] = array
     tracing.created(node)
     return node
@@ -66,11 +73,14 @@ class Tensor:
         t = object.__new__(cls)
         t._node = node
         t._grad = None
-        node.meta["requires_grad"] = (
-            autograd.is_grad_enabled()
-            and is_float(node.dtype)
-            and any(p.requires_grad for p in parents)
-        )
+        meta = node.meta
+        requires = False
+        if parents and autograd.is_grad_enabled() and node.dtype in FLOAT_DTYPES:
+            for p in parents:  # (a plain loop: this runs for every op the program builds)
+                if p._node.meta.get("requires_grad"):
+                    requires = True
+                    break
+        meta["requires_grad"] = requires
         autograd.record_op(node, parents, label)
         autograd.register_tensor(node, t)
         return t

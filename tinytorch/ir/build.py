@@ -44,8 +44,9 @@ def make(op: str, inputs: Sequence[Node], src: str | None = None, **attrs: Any) 
     opdef = get(op)
     if opdef.arity is not None and len(inputs) != opdef.arity:
         raise ShapeError(f"{op}: expects {opdef.arity} input(s), got {len(inputs)}")
+    # (list comprehensions, not generators: make() runs for every node the program builds)
     shape, dtype = opdef.infer(
-        tuple(i.shape for i in inputs), tuple(i.dtype for i in inputs), attrs
+        tuple([i.shape for i in inputs]), tuple([i.dtype for i in inputs]), attrs
     )
     return Node(op, inputs, shape, dtype, attrs, src if src is not None else current_src())
 

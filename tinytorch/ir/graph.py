@@ -159,7 +159,7 @@ class Capture:
             leaf = node.op == "buffer" or "value" in node.meta  # data that already exists
             if not expanded and not leaf and node.inputs:
                 stack.append((node, True))
-                stack.extend((i, False) for i in reversed(node.inputs) if id(i) not in index)
+                stack.extend([(i, False) for i in reversed(node.inputs) if id(i) not in index])
                 continue
             index[nid] = len(order)
             order.append(node)
@@ -170,10 +170,10 @@ class Capture:
                 # The user's line is part of the key: a plan's nodes report their lines in
                 # errors and profiles, so the same structure written elsewhere gets its own
                 # plan (its kernels are still shared: the kernel cache ignores lines).
-                rows.append((node.key, node.src, tuple(index[id(i)] for i in node.inputs)))
+                rows.append((node.key, node.src, tuple([index[id(i)] for i in node.inputs])))
         self.order = order
         self.sources = sources
-        self.signature = (tuple(rows), tuple(index[id(o)] for o in self.outputs))
+        self.signature = (tuple(rows), tuple([index[id(o)] for o in self.outputs]))
 
     def graph(self) -> Graph:
         """The captured computation as a graph whose leaves are numbered ``input`` nodes,

@@ -26,9 +26,12 @@ Shape = tuple[int, ...]
 
 def _freeze(value: Any) -> Any:
     """Make an attribute value hashable (lists become tuples, recursively)."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
+    if isinstance(value, _SEQUENCES):
+        return tuple([_freeze(v) if isinstance(v, _SEQUENCES) else v for v in value])
     return value
+
+
+_SEQUENCES = (list, tuple)
 
 
 class Node:
@@ -47,9 +50,13 @@ class Node:
     ) -> None:
         self.op = op
         self.inputs: tuple[Node, ...] = tuple(inputs)
-        self.shape: Shape = tuple(int(d) for d in shape)
-        self.dtype = str(dtype)
-        self.attrs: dict[str, Any] = {k: _freeze(v) for k, v in (attrs or {}).items()}
+        self.shape: Shape = tuple(map(int, shape))
+        self.dtype = dtype if type(dtype) is str else str(dtype)
+        self.attrs: dict[str, Any] = (
+            {k: _freeze(v) if isinstance(v, _SEQUENCES) else v for k, v in attrs.items()}
+            if attrs
+            else {}
+        )
         self.src = src
         self.meta: dict[str, Any] = {}
         self._key: tuple | None = None
@@ -59,7 +66,9 @@ class Node:
     def key(self) -> tuple:
         """The node's own structure, without its inputs: ``(op, attrs, shape, dtype)``."""
         if self._key is None:
-            self._key = (self.op, tuple(sorted(self.attrs.items())), self.shape, self.dtype)
+            attrs = self.attrs
+            items = tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())
+            self._key = (self.op, items, self.shape, self.dtype)
         return self._key
 
     @property

@@ -35,9 +35,11 @@ _local = threading.local()
 
 
 def _overrides() -> dict[str, Any]:
-    if not hasattr(_local, "overrides"):
+    try:
+        return _local.overrides
+    except AttributeError:
         _local.overrides = {}
-    return _local.overrides
+        return _local.overrides
 
 
 def _get(flag: str, default: Any) -> Any:
@@ -101,7 +103,8 @@ def dump_to(path: str | Path) -> Iterator[None]:
 
 # -------------------------------------------------------------- eager, debug
 def eager() -> bool:
-    return str(_get("eager", "0")).lower() not in ("0", "", "false", "no")
+    value = _get("eager", "0")  # asked once per op built: the common answer is quick
+    return value != "0" and str(value).lower() not in ("0", "", "false", "no")
 
 
 @contextmanager

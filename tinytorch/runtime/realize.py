@@ -194,8 +194,11 @@ def _shares(node: Node, captured: set[int]) -> bool:
 
 
 def _must_copy(node: Node, array: np.ndarray, inputs: list, given: list) -> bool:
-    if not array.flags.writeable:
+    flags = array.flags
+    if not flags.writeable:
         return True
+    if flags.owndata:  # memory of its own: shared only if it *is* an input or another result
+        return any(array is x for x in inputs) or any(array is g for g in given)
     if any(array is g or np.may_share_memory(array, g) for g in given):
         return True
     if is_view(node.op):

@@ -9,6 +9,7 @@ member nodes, so time is attributed back to the user's lines.
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import os
 import time
@@ -42,6 +43,16 @@ def thread_count() -> int:
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     return env_int("TINYTORCH_THREADS", cores)
+
+
+def _address(array: np.ndarray) -> int:
+    """The address of a C-contiguous array's first byte. ``array.ctypes.data`` builds a
+    helper object on every call (~2 us, paid per argument per kernel run); reading the
+    buffer through ctypes is ~5x quicker. Read-only or empty memory takes NumPy's route."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))
+    except (TypeError, ValueError):
+        return array.ctypes.data
 
 
 def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> None:
@@ -214,7 +225,8 @@ class LLVMExecutable(Executable):
                 # here until the call returns (a pointer alone does not keep memory alive).
                 alive = [values[a] for a in args]
                 alive = [x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in alive]
-                pointers = [out.ctypes.data, *(x.ctypes.data for x in alive)]
+                pointers = [_address(out)]
+                pointers += [_address(x) for x in alive]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)
                 del alive
                 values[out_slot] = out

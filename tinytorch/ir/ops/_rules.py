@@ -13,10 +13,15 @@ from tinytorch.ir.node import Shape
 def same_shape(op: str, shapes: Sequence[Shape], dtypes: Sequence[str]) -> None:
     """Elementwise ops read inputs of one shape and one dtype; the frontend inserts the
     ``expand`` and ``cast`` nodes that make them so (broadcasting is explicit in the IR)."""
-    if any(s != shapes[0] for s in shapes):
-        raise ShapeError(f"{op}: inputs must have one shape after broadcasting, got {list(shapes)}")
-    if any(d != dtypes[0] for d in dtypes):
-        raise DTypeError(f"{op}: inputs must have one dtype, got {list(dtypes)}")
+    first_shape, first_dtype = shapes[0], dtypes[0]
+    for s in shapes:  # a plain loop: this runs for every elementwise node built
+        if s != first_shape:
+            raise ShapeError(
+                f"{op}: inputs must have one shape after broadcasting, got {list(shapes)}"
+            )
+    for d in dtypes:
+        if d != first_dtype:
+            raise DTypeError(f"{op}: inputs must have one dtype, got {list(dtypes)}")
 
 
 def check_dtype(op: str, dtype: Any) -> str:
