@@ -142,15 +142,22 @@ class Capture:
     """
 
     def __init__(self, outputs: Sequence[Node]) -> None:
+        self.outputs: list[Node] = []
+        self.order: list[Node] = []
+        self.sources: list[Node] = []
+        self._index: dict[int, int] = {}
+        self._rows: list[tuple] = []
+        self.extend(outputs)
+
+    def extend(self, outputs: Sequence[Node]) -> None:
+        """Add more outputs, continuing the same walk: nodes already captured are not
+        visited again, and the signature is what capturing all outputs at once would give."""
         # One depth-first walk that orders the nodes (inputs first) and writes the signature
         # as it goes. This runs on every realization, so it is written out by hand rather
         # than built from topo_order() and a second pass.
-        self.outputs = list(outputs)
-        order: list[Node] = []
-        index: dict[int, int] = {}
-        rows: list[tuple] = []
-        sources: list[Node] = []
-        stack: list[tuple[Node, bool]] = [(o, False) for o in reversed(self.outputs)]
+        self.outputs += outputs
+        order, index, rows, sources = self.order, self._index, self._rows, self.sources
+        stack: list[tuple[Node, bool]] = [(o, False) for o in reversed(outputs)]
         while stack:
             node, expanded = stack.pop()
             nid = id(node)
@@ -171,8 +178,6 @@ class Capture:
                 # errors and profiles, so the same structure written elsewhere gets its own
                 # plan (its kernels are still shared: the kernel cache ignores lines).
                 rows.append((node.key, node.src, tuple([index[id(i)] for i in node.inputs])))
-        self.order = order
-        self.sources = sources
         self.signature = (tuple(rows), tuple([index[id(o)] for o in self.outputs]))
 
     def graph(self) -> Graph:

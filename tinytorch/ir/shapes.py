@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from tinytorch.ir.errors import ShapeError
@@ -17,6 +18,31 @@ def prod(dims: Iterable[int]) -> int:
 
 def broadcast_shapes(*shapes: Shape, op: str = "op") -> Shape:
     """NumPy broadcasting: align right, each pair of dims equal or one of them 1."""
+    try:
+        out = _broadcast_two(*shapes) if len(shapes) == 2 else None
+    except TypeError:  # unhashable (list) shapes: the general path below
+        out = None
+    return out if out is not None else _broadcast_general(shapes, op)
+
+
+@functools.lru_cache(maxsize=4096)
+def _broadcast_two(a: Shape, b: Shape) -> Shape | None:
+    """The common case, remembered: a training step broadcasts the same pairs every step.
+    None when the shapes do not broadcast (the general path then raises the error)."""
+    if len(a) < len(b):
+        a, b = b, a
+    out = list(a)
+    for i in range(1, len(b) + 1):
+        x, y = a[-i], b[-i]
+        if x != y:
+            if x == 1:
+                out[-i] = y
+            elif y != 1:
+                return None
+    return tuple(out)
+
+
+def _broadcast_general(shapes: Sequence[Shape], op: str) -> Shape:
     ndim = max((len(s) for s in shapes), default=0)
     out: list[int] = []
     for i in range(-ndim, 0):

@@ -105,7 +105,7 @@ def realize(nodes: Sequence[Node]) -> None:
     also = _companions(capture, seen)
     if also:  # pending values the user holds that share this graph: compute them in this run
         pending += also
-        capture = Capture(pending)
+        capture.extend(also)
     plan = get_plan(capture, backend_name)
     inputs = [s.meta["value"] for s in capture.sources]
     arrays = run_plan(plan, backend_name, pending, inputs)
@@ -164,7 +164,7 @@ def _companions(capture: Capture, seen: set[int]) -> list[Node]:
     holding thousands of pending tensors does not pay for them at every realization.)"""
     if not _observed:
         return []
-    captured = {id(n) for n in capture.order}
+    captured = {id(n) for n in capture.order}  # (a copy: the capture grows afterwards)
     found = []
     for owner_ref, node_ref in _observed:
         owner, node = owner_ref(), node_ref()
