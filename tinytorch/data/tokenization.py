@@ -55,7 +55,9 @@ def create_tokenizer(
 
 
 def _check_tokenizer(tokenizer: object, op: str) -> Tokenizer:
-    if not callable(getattr(tokenizer, "encode", None)):
+    """A tokenizer is anything with ``encode(text) -> list[int]`` (not a string, whose
+    ``encode`` means something else)."""
+    if isinstance(tokenizer, (str, bytes)) or not callable(getattr(tokenizer, "encode", None)):
         raise TypeError(f"{op}: tokenizer must have an encode() method, got "
                         f"{type(tokenizer).__name__}")  # fmt: skip
     return tokenizer  # type: ignore[return-value]
