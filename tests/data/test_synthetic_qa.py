@@ -44,7 +44,7 @@ def test_the_corpus_is_distinct_and_covers_every_family():
     }
     for words, count in expected.items():
         assert sum(words in q for q, _ in pairs) == count, words
-    assert NUM_SYNTHETIC_PAIRS == sum(expected.values())
+    assert sum(expected.values()) == NUM_SYNTHETIC_PAIRS
     assert ("what letter comes after c?", "d") in pairs
     assert ("what is 3 plus 4?", "7") in pairs
 

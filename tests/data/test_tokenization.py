@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -38,11 +39,11 @@ def book_bpe(corpus, target):
     merges, number = [], {}
     while len(vocab) < target:
         for sp in spelling.values():
-            for pair in zip(sp, sp[1:]):
+            for pair in pairwise(sp):
                 number.setdefault(pair, len(number))
         counts = Counter()
         for word, freq in word_freq.items():
-            for pair in set(zip(spelling[word], spelling[word][1:])):
+            for pair in set(pairwise(spelling[word])):
                 counts[pair] += freq
         if not counts:
             break
@@ -217,7 +218,7 @@ def test_training_matches_the_book_loop(seed):
 
 
 def test_training_matches_the_book_loop_on_real_words():
-    words = "the quick brown fox jumps over the lazy dog then the fox sleeps".split()
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "then", "sleeps"]
     rng = random.Random(7)
     corpus = [" ".join(rng.choice(words) for _ in range(10)) for _ in range(40)]
     tok = BPETokenizer(vocab_size=80)
