@@ -329,6 +329,13 @@ def test_bpe_compresses_its_training_text():
     assert len(tok.encode(corpus[0])) < len(corpus[0].replace(" ", "")) + 9
 
 
+def test_literal_end_of_word_marker_in_text_decodes_as_a_space():
+    """The documented limit of a string marker: '</w>' typed in the text is a word end."""
+    tok = BPETokenizer(vocab_size=30)
+    tok.train(["a</w>b"])
+    assert tok.decode(tok.encode("a</w>b")) == "a b"
+
+
 def test_bpe_unknown_characters_encode_as_zero():
     tok = BPETokenizer(vocab_size=15)
     tok.train(BOOK_CORPUS)

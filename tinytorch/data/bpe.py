@@ -41,6 +41,8 @@ Defined edge cases (no tracebacks):
   so does any id outside the vocabulary;
 * an untrained tokenizer knows only ``<UNK>``: every character and every word end encodes as
   ``0``;
+* the marker is the plain string ``'</w>'`` (as in the book), so text that itself contains
+  ``</w>`` does not round-trip: decoding turns it into a space, like every word end;
 * ``vocab_size`` is the target until ``train`` runs, then the size of the vocabulary actually
   built (fewer when the corpus ran out of pairs, more when it has more distinct characters than
   the target), so ``Embedding(tok.vocab_size, dim)`` always fits the ids; the target is kept in
