@@ -11,7 +11,7 @@ Switch backends with ``tinytorch.set_backend("numpy")`` / ``with tinytorch.backe
 
 from tinytorch import ir  # noqa: F401  (registers the ops)
 from tinytorch.backends import available_backends
-from tinytorch.data.datasets import load_cifar10, load_mnist, load_tinydigits
+from tinytorch.data.datasets import load_cifar10, load_mnist, load_tinydigits, load_tinytalks
 from tinytorch.data.loader import DataLoader, Dataset, TensorDataset
 from tinytorch.frontend.autograd import enable_autograd, enable_grad, is_grad_enabled, no_grad
 from tinytorch.frontend.compile import CompiledFunction, TraceError, compile
@@ -95,6 +95,7 @@ __all__ = [
     "load_cifar10",
     "load_mnist",
     "load_tinydigits",
+    "load_tinytalks",
     "log_softmax",
     "no_grad",
     "profile",

@@ -37,10 +37,9 @@ import numpy as np
 from tinytorch.data.datasets.download import (
     DEFAULT_TIMEOUT,
     DatasetNotFoundError,
-    OfflineError,
-    download_file,
+    default_dataset_dir,
+    download_or_explain,
 )
-from tinytorch.util.flags import env_path
 
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
@@ -119,10 +118,7 @@ def read_batch(
 
 def default_cifar10_dir() -> Path:
     """``$TINYTORCH_DATA_DIR/cifar10``, else ``~/.cache/tinytorch/datasets/cifar10``."""
-    root = env_path("TINYTORCH_DATA_DIR")
-    if root is not None:
-        return root / "cifar10"
-    return Path.home() / ".cache" / "tinytorch" / "datasets" / "cifar10"
+    return default_dataset_dir("cifar10")
 
 
 def missing_files_message(directory: Path, reason: str) -> str:
@@ -147,16 +143,15 @@ def _batch_bytes(directory: Path, download: bool, timeout: float) -> dict[str, t
             raise DatasetNotFoundError(
                 missing_files_message(directory, f"no {FOLDER}/ or {ARCHIVE} in {directory}")
             )
-        try:
-            archive = download_file(ARCHIVE, directory, MIRRORS, SHA256, timeout=timeout)
-        except OfflineError as exc:
-            raise DatasetNotFoundError(
-                missing_files_message(directory, f"nothing in {directory} and {exc}")
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise DatasetNotFoundError(
-                missing_files_message(directory, f"download failed: {exc}")
-            ) from None
+        archive = download_or_explain(
+            ARCHIVE,
+            directory,
+            MIRRORS,
+            SHA256,
+            lambda reason: missing_files_message(directory, reason),
+            missing=f"nothing in {directory}",
+            timeout=timeout,
+        )
     out = {}
     with tarfile.open(archive, "r:gz") as tar:
         for n in names:

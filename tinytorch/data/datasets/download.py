@@ -15,8 +15,10 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from tinytorch.util.flags import env_path
 
 DEFAULT_TIMEOUT = 5.0  # seconds per connection: offline machines should fail fast
 
@@ -101,10 +103,46 @@ def download_file(
     raise OSError(f"could not download {name}:\n  " + "\n  ".join(errors))
 
 
+def default_dataset_dir(name: str) -> Path:
+    """Where dataset ``name`` is looked for and downloaded by default:
+    ``$TINYTORCH_DATA_DIR/<name>`` if that variable is set, else
+    ``~/.cache/tinytorch/datasets/<name>``."""
+    root = env_path("TINYTORCH_DATA_DIR")
+    if root is not None:
+        return root / name
+    return Path.home() / ".cache" / "tinytorch" / "datasets" / name
+
+
+def download_or_explain(
+    name: str,
+    directory: Path,
+    mirrors: Sequence[str],
+    sha256: str | None,
+    explain: Callable[[str], str],
+    missing: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
+    """``download_file``, with every failure turned into a ``DatasetNotFoundError`` whose
+    message is ``explain(reason)`` (the loader's "put these files there" text).
+
+    ``missing`` says what is absent (``"2 of its 4 files missing from DIR"``); offline, the
+    reason is ``"<missing> and network unreachable: ..."``; a bad checksum or a failed
+    download gives ``"download of <name> failed: ..."``.
+    """
+    try:
+        return download_file(name, directory, mirrors, sha256, timeout=timeout)
+    except OfflineError as exc:
+        raise DatasetNotFoundError(explain(f"{missing} and {exc}")) from None
+    except (OSError, ValueError) as exc:
+        raise DatasetNotFoundError(explain(f"download of {name} failed: {exc}")) from None
+
+
 __all__ = [
     "ChecksumError",
     "DatasetNotFoundError",
     "OfflineError",
+    "default_dataset_dir",
     "download_file",
+    "download_or_explain",
     "sha256_of",
 ]

@@ -23,11 +23,10 @@ import numpy as np
 from tinytorch.data.datasets.download import (
     DEFAULT_TIMEOUT,
     DatasetNotFoundError,
-    OfflineError,
-    download_file,
+    default_dataset_dir,
+    download_or_explain,
 )
 from tinytorch.data.datasets.idx import read_idx
-from tinytorch.util.flags import env_path
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -56,10 +55,7 @@ LABELS_MAGIC = 0x00000801  # uint8, 1 dim
 
 def default_mnist_dir() -> Path:
     """``$TINYTORCH_DATA_DIR/mnist``, else ``~/.cache/tinytorch/datasets/mnist``."""
-    root = env_path("TINYTORCH_DATA_DIR")
-    if root is not None:
-        return root / "mnist"
-    return Path.home() / ".cache" / "tinytorch" / "datasets" / "mnist"
+    return default_dataset_dir("mnist")
 
 
 def _candidates(gz_name: str) -> list[str]:
@@ -102,18 +98,15 @@ def ensure_mnist_files(
             )
         )
     for name in missing:
-        try:
-            found[name] = download_file(name, directory, MIRRORS, FILES[name], timeout=timeout)
-        except OfflineError as exc:
-            raise DatasetNotFoundError(
-                missing_files_message(
-                    directory, f"{len(missing)} of its 4 files missing from {directory} and {exc}"
-                )
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise DatasetNotFoundError(
-                missing_files_message(directory, f"download of {name} failed: {exc}")
-            ) from None
+        found[name] = download_or_explain(
+            name,
+            directory,
+            MIRRORS,
+            FILES[name],
+            lambda reason: missing_files_message(directory, reason),
+            missing=f"{len(missing)} of its 4 files missing from {directory}",
+            timeout=timeout,
+        )
     return {name: path for name, path in found.items() if path is not None}
 
 
