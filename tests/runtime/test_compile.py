@@ -136,3 +136,62 @@ def test_numpy_argument_is_read_afresh(on_backend):
     f(a)
     a[0] = 5.0
     np.testing.assert_array_equal(f(a).data, [15.0, 3.0, 3.0])
+
+
+def test_a_compiled_cnn_step_equals_eager(on_backend):
+    """Convolution, pooling and their gradients (windows/fold) replay like the dense ops."""
+    from tinytorch import Conv2d, Flatten, MaxPool2d
+
+    def cnn():
+        np.random.seed(3)
+        return Sequential(Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 3 * 3, 3))
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((6, 4, 1, 8, 8)).astype(np.float32)
+    Y = rng.integers(0, 3, (6, 4))
+    m1, m2 = cnn(), cnn()
+    o1, o2 = Adam(m1.parameters(), lr=1e-2), Adam(m2.parameters(), lr=1e-2)
+    eager = _step_fn(m1, o1, CrossEntropyLoss())
+    compiled = tinytorch.compile(_step_fn(m2, o2, CrossEntropyLoss()))
+    for i in range(6):
+        a = eager(Tensor(X[i]), Tensor(Y[i])).item()
+        b = compiled(X[i], Y[i]).item()
+        assert a == pytest.approx(b, rel=1e-5, abs=1e-6)
+    assert compiled.trace_count == 1
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-4, atol=1e-5)
+
+
+def test_gradients_accumulate_across_compiled_calls(on_backend):
+    """A step without zero_grad adds to the gradients of the previous call (accumulation
+    over micro-batches): the replayed tape reads the live .grad, not the traced one."""
+    X, Y = _data(steps=4)
+    m1, m2 = _model(), _model()
+    loss_fn = CrossEntropyLoss()
+
+    def backward_only(model):
+        def step(x, y):
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            return loss
+
+        return step
+
+    eager, compiled = backward_only(m1), tinytorch.compile(backward_only(m2))
+    for i in range(4):
+        eager(Tensor(X[i]), Tensor(Y[i]))
+        compiled(X[i], Y[i])
+    # The first call starts the gradients, later calls add to them: two programs, two traces.
+    assert (compiled.trace_count, compiled.replay_count) == (2, 2)
+    expected = sum(
+        _grad_of_one_batch(_model(), loss_fn, X[i], Y[i]) for i in range(4)
+    )  # an independent reference: four separate single-batch gradients, summed
+    first = m2.parameters()[0]
+    np.testing.assert_allclose(first.grad.data, expected, rtol=1e-4, atol=1e-6)
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.data, q.grad.data, rtol=1e-5, atol=1e-6)
+
+
+def _grad_of_one_batch(model, loss_fn, x, y):
+    loss_fn(model(Tensor(x)), Tensor(y)).backward()
+    return model.parameters()[0].grad.data.copy()

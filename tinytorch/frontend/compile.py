@@ -30,7 +30,8 @@ rebinding — no op is built, no graph captured, no pass run::
 **Guards.** A tape is kept per key: the arguments' shapes and dtypes (and the values of
 plain Python arguments), the backend, the pass pipeline and the grad mode. It also checks,
 at every call, the Python values the step depended on (each layer's ``training`` flag, an
-optimizer's loaded state). A different key or a changed guard traces again; at most
+optimizer's loaded state, and whether a gradient the step adds to was empty: a step without
+``zero_grad`` starts the gradients on its first call and adds to them on later ones). A different key or a changed guard traces again; at most
 ``max_traces`` tapes are kept per function, after which it warns once and runs eagerly.
 ``TINYTORCH_DEBUG=1`` prints why each trace happened.
 
@@ -137,7 +138,12 @@ class Tape:
             obj = ref()
             if obj is None:
                 return f"an object the step used ({attr}) no longer exists"
-            if getattr(obj, attr, None) != value:
+            if attr == "grad":  # (a Recorder.grad_set guard: was .grad empty?)
+                if (obj._grad is None) != value:
+                    return "a gradient the step adds to was " + (
+                        "empty when traced and is not now" if value else "cleared since"
+                    )
+            elif getattr(obj, attr, None) != value:
                 return f"{type(obj).__name__}.{attr} changed from {value!r}"
         return None
 
@@ -192,10 +198,16 @@ class Recorder:
     def rebound(self, tensor: Tensor, old_node: Node) -> None:
         self.events.append(("rebind", tensor, old_node, tensor._node))
 
-    def grad_set(self, tensor: Tensor) -> None:
+    def grad_set(self, tensor: Tensor, accumulate: bool) -> None:
         if id(tensor) not in self.grad_tensors:
             before = tensor._grad._node if tensor._grad is not None else None
             self.grad_tensors[id(tensor)] = (tensor, before)
+            node = tensor._node
+            if accumulate and node.is_leaf and id(node) not in self.created_ids:
+                # The step adds to what .grad of a tensor from outside holds, or starts it
+                # if empty: two different programs, so whether it was empty is a guard.
+                # (Tensors the step makes itself start empty at every call.)
+                self.guards[(id(tensor), "grad")] = (weakref.ref(tensor), "grad", before is None)
 
     def on_realize(self, plan, backend, sources, outputs, arrays) -> None:
         owners = []

@@ -109,7 +109,7 @@ class Tensor:
             # same gradient given to both inputs of an add): give this .grad its own node,
             # so the two never share memory or autograd bookkeeping.
             g = B.make("cast", (g,), dtype=g.dtype)
-        tracing.grad_set(self)
+        tracing.grad_set(self, accumulate=True)
         with autograd.no_grad():
             if self._grad is None:
                 self._grad = Tensor._from_op(g, [])

@@ -87,9 +87,9 @@ def rebound(tensor: Any, old_node: Any) -> None:
     _tell("rebound", tensor, old_node)
 
 
-def grad_set(tensor: Any) -> None:
-    """``tensor.grad`` is about to be assigned (or accumulated into, or cleared)."""
-    _tell("grad_set", tensor)
+def grad_set(tensor: Any, accumulate: bool = False) -> None:
+    """``tensor.grad`` is about to be assigned or cleared, or (``accumulate``) added to."""
+    _tell("grad_set", tensor, accumulate)
 
 
 def check_read(what: str) -> None:
