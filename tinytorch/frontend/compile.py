@@ -31,7 +31,8 @@ rebinding — no op is built, no graph captured, no pass run::
 plain Python arguments), the backend, the pass pipeline and the grad mode. It also checks,
 at every call, the Python values the step depended on (each layer's ``training`` flag, an
 optimizer's loaded state, and whether a gradient the step adds to was empty: a step without
-``zero_grad`` starts the gradients on its first call and adds to them on later ones). A different key or a changed guard traces again; at most
+``zero_grad`` starts the gradients on its first call and adds to them on later ones).
+A different key or a changed guard traces again; at most
 ``max_traces`` tapes are kept per function, after which it warns once and runs eagerly.
 ``TINYTORCH_DEBUG=1`` prints why each trace happened.
 
