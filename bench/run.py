@@ -237,7 +237,8 @@ def w0_overhead(report: Report, repeat: int) -> None:
 
 
 def training_step_rows(report: Report, name: str, fresh, torch_model, batch, lr: float,
-                       repeat: int, targets: tuple[float, float], note: str) -> None:  # fmt: skip
+                       repeat: int, targets: tuple[float, float], note: str,
+                       torch_optimizer=None) -> None:  # fmt: skip
     """Time one training step (forward, cross-entropy, backward, SGD update, loss read) on
     both backends, eager and compiled (``tinytorch.compile``: traced once, then replayed),
     beside PyTorch eager; and how much of the eager llvm step is spent inside kernels.
@@ -273,7 +274,7 @@ def training_step_rows(report: Report, name: str, fresh, torch_model, batch, lr:
                 warm = median_ms(on(backend, our_step(fresh(), compiled)), repeat)
             ours[backend, compiled] = report.add(name, variant, warm, cold)
     if torch is not None:
-        topt = torch.optim.SGD(torch_model.parameters(), lr=lr)
+        topt = (torch_optimizer or torch.optim.SGD)(torch_model.parameters(), lr=lr)
         tx, ty = torch.from_numpy(xb), torch.from_numpy(yb)
         lossf = torch.nn.CrossEntropyLoss()
 
@@ -361,7 +362,73 @@ def w2_cnn_step(report: Report, repeat: int) -> None:
                        "windows/fold run as NumPy kernels (not fused yet)")  # fmt: skip
 
 
+def w3_gpt_step(report: Report, repeat: int) -> None:
+    """One training step of a GPT (vocab 64, context 64, embed 128, 4 heads, 4 layers, batch
+    16, ~818K parameters): forward, cross-entropy, backward, Adam lr 3e-4."""
+    vocab, ctx, embed, heads, layers, batch = 64, 64, 128, 4, 4, 16
+    rng = np.random.default_rng(7)
+    xb = rng.integers(0, vocab, (batch, ctx)).astype(np.int64)
+    yb = rng.integers(0, vocab, batch * ctx).astype(np.int64)
+
+    class Flat(tinytorch.Layer):  # (B, S, V) logits as (B*S, V) rows for the loss
+        def __init__(self) -> None:
+            super().__init__()
+            self.gpt = tinytorch.GPT(vocab, embed, layers, heads, max_seq_len=ctx)
+
+        def forward(self, x):
+            return self.gpt(x).reshape(-1, vocab)
+
+    def fresh():
+        np.random.seed(7)
+        model = Flat()
+        return model, tinytorch.Adam(model.parameters(), lr=3e-4), tinytorch.CrossEntropyLoss()
+
+    peer = _torch_gpt(vocab, ctx, embed, heads, layers) if torch is not None else None
+    training_step_rows(report, "W3", fresh, peer, (xb, yb), 3e-4, max(3, repeat // 3),
+                       (1.0, 2.0), "the rest is graph building and dispatch",
+                       torch_optimizer=torch.optim.Adam if torch else None)  # fmt: skip
+
+
+def _torch_gpt(vocab: int, ctx: int, embed: int, heads: int, layers: int):
+    """The same GPT in PyTorch eager (pre-norm blocks, learned positions, GELU MLP x4)."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(embed), nn.LayerNorm(embed)
+            self.qkv = nn.ModuleList(nn.Linear(embed, embed) for _ in range(3))
+            self.out = nn.Linear(embed, embed)
+            self.mlp = nn.Sequential(
+                nn.Linear(embed, 4 * embed), nn.GELU(), nn.Linear(4 * embed, embed)
+            )
+            self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx)) == 0)
+
+        def forward(self, x):
+            b, s, e = x.shape
+            h = self.ln1(x)
+            q, k, v = (p(h).view(b, s, heads, e // heads).transpose(1, 2) for p in self.qkv)
+            scores = (q @ k.transpose(-2, -1)) / (e // heads) ** 0.5
+            weights = scores.masked_fill(self.mask[:s, :s], -1e9).softmax(-1)
+            x = x + self.out((weights @ v).transpose(1, 2).reshape(b, s, e))
+            return x + self.mlp(self.ln2(x))
+
+    class GPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(vocab, embed), nn.Parameter(torch.zeros(ctx, embed))
+            self.blocks = nn.Sequential(*(Block() for _ in range(layers)))
+            self.ln, self.head = nn.LayerNorm(embed), nn.Linear(embed, vocab)
+
+        def forward(self, tokens):
+            x = self.blocks(self.tok(tokens) + self.pos[: tokens.shape[1]])
+            return self.head(self.ln(x)).reshape(-1, vocab)
+
+    return GPT()
+
+
 WORKLOADS = {
+    "W3": w3_gpt_step,
     "W0": w0_overhead,
     "W1": w1_mlp_step,
     "W2": w2_cnn_step,
