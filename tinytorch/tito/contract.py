@@ -111,6 +111,36 @@ def fit(trainer: Any, train: Any, test: Any, epochs: int) -> float:
     return acc
 
 
+def fit_language_model(model: Any, windows: Any, steps: int, lr: float, batch_size: int,
+                       compiled: bool | None = None) -> list[float]:  # fmt: skip
+    """The language milestones' training loop: ``steps`` Adam steps of next-token
+    cross-entropy on ``windows.batch(batch_size)`` (a :class:`~tinytorch.data.text.TextWindows`),
+    compiled once and replayed unless ``compiled`` is False (None: as ``--no-compile`` said).
+    Returns every step's loss."""
+    if compiled is None:
+        compiled = trainer_module.COMPILE_STEPS
+    optimizer = tinytorch.Adam(model.parameters(), lr=lr)
+    loss_fn = tinytorch.CrossEntropyLoss()
+
+    def train_step(x: Any, y: Any) -> Any:
+        optimizer.zero_grad()
+        logits = model(x)
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    step = tinytorch.compile(train_step) if compiled else train_step
+    losses: list[float] = []
+    bar = ProgressBar(range(steps), desc="training", unit="step")
+    for k in bar:
+        x, y = windows.batch(batch_size)
+        losses.append(step(tinytorch.Tensor(x), tinytorch.Tensor(y)).item())
+        if k % 25 == 24 or k == steps - 1:
+            bar.set(loss=float(np.mean(losses[-25:])))
+    return losses
+
+
 # --------------------------------------------------------------------------- runner side
 def read_gate(returncode: int, output: str) -> tuple[str, str]:
     """A finished script's outcome, ``(gate, note)``, from its exit code and its last
