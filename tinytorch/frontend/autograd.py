@@ -186,8 +186,13 @@ def _backprop(
             visit(n, g)
         if n.is_leaf:
             continue
-        with B.source(n.src):
+        # VJP nodes record the forward op's line (what ``B.source`` does, without a
+        # context manager's overhead: this runs for every node of every backward pass).
+        outer = B.swap_source(n.src)
+        try:
             contributions = get(n.op).vjp(n, g)
+        finally:
+            B.swap_source(outer)
         for i, gi in zip(n.inputs, contributions, strict=True):
             if gi is None or not _tracks(i, memo):
                 continue

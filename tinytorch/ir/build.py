@@ -39,6 +39,14 @@ def source(src: str | None) -> Iterator[None]:
         _state.src = old
 
 
+def swap_source(src: str | None) -> str | None:
+    """Set the current source location and return the previous one: :func:`source` without
+    a context manager's overhead, for loops that run once per node."""
+    old = getattr(_state, "src", None)
+    _state.src = src
+    return old
+
+
 def make(op: str, inputs: Sequence[Node], src: str | None = None, **attrs: Any) -> Node:
     """Build a node of a registered op, checking shapes and dtypes now."""
     opdef = get(op)
