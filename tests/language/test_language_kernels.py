@@ -81,3 +81,18 @@ def test_embedding_lookup_and_its_gradient_are_opaque_ops_not_fallbacks(backend)
     ops = [what for kind, what in steps_of(plan) if kind == "numpy"]
     assert "gather" in ops and "scatter_add" in ops
     assert plan.executable.fallbacks == []
+
+
+def test_every_layernorm_inside_a_gpt_is_one_kernel(backend):
+    """In the whole forward of a 2-layer GPT, each of the five LayerNorms (two per block and
+    the final one) is a single kernel: both row reductions and the sqrt in one place."""
+    from tinytorch.core.transformer import GPT
+
+    np.random.seed(0)
+    logits = GPT(10, 8, num_layers=2, num_heads=2, max_seq_len=8)(Tensor([[1, 2, 3, 4]]))
+    kernels = [
+        what.split() for kind, what in steps_of(plan_of(backend, logits)) if kind == "kernel"
+    ]
+    with_sqrt = [ops for ops in kernels if "sqrt" in ops]
+    assert len(with_sqrt) == 5
+    assert all(ops.count("sum") == 2 and ops.count("sqrt") == 1 for ops in with_sqrt)

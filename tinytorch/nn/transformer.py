@@ -144,8 +144,18 @@ class TransformerBlock(Layer):
         self.dropout = Dropout(dropout_prob)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        x = x + self.dropout(self.attention(self.ln1(x), mask))
-        return x + self.mlp(self.ln2(x))
+        if x.ndim != 3 or x.shape[-1] != self.embed_dim:
+            raise ShapeError(
+                f"TransformerBlock: expected input of shape (batch, seq, {self.embed_dim}), "
+                f"got {x.shape}"
+            )
+        # The norms read ``x`` as rows (batch*seq, E): the projections after them are 2-D
+        # GEMMs on rows too, so the reshapes cancel and each LayerNorm stays one kernel.
+        batch, seq_len, embed = x.shape
+        normed = self.ln1(x.reshape(batch * seq_len, embed)).reshape(batch, seq_len, embed)
+        x = x + self.dropout(self.attention(normed, mask))
+        update = self.mlp(self.ln2(x.reshape(batch * seq_len, embed)))
+        return x + update.reshape(batch, seq_len, embed)
 
     def __repr__(self) -> str:
         return f"TransformerBlock(embed_dim={self.embed_dim}, num_heads={self.attention.num_heads})"
@@ -208,7 +218,7 @@ class GPT(Layer):
         mask = self._create_causal_mask(seq_len)
         for block in self.blocks:
             x = block(x, mask)
-        logits = self.lm_head(self.ln_f(x).reshape(batch * seq_len, self.embed_dim))
+        logits = self.lm_head(self.ln_f(x.reshape(batch * seq_len, self.embed_dim)))
         return logits.reshape(batch, seq_len, self.vocab_size)
 
     def generate(
