@@ -220,3 +220,27 @@ def test_generate_argument_errors():
         model.generate(np.zeros((1, 0), dtype=np.int64))
     with pytest.raises(ValueError, match="Index out of range"):
         model.generate([[VOCAB]], max_new_tokens=1)
+
+
+def test_the_books_import_paths_name_the_one_implementation():
+    from tinytorch.core import attention, embeddings, transformer
+    from tinytorch.core.autograd import EmbeddingBackward
+    from tinytorch.nn import attention as nn_attention
+    from tinytorch.nn import embeddings as nn_embeddings
+    from tinytorch.nn import transformer as nn_transformer
+
+    for shim, impl in ((embeddings, nn_embeddings), (attention, nn_attention),
+                       (transformer, nn_transformer)):  # fmt: skip
+        for name in shim.__all__:
+            assert getattr(shim, name) is getattr(impl, name), name
+    assert {"Embedding", "PositionalEncoding", "EmbeddingLayer"} <= set(embeddings.__all__)
+    assert "create_sinusoidal_embeddings" in embeddings.__all__
+    assert {"scaled_dot_product_attention", "MultiHeadAttention", "MASK_VALUE"} <= set(
+        attention.__all__
+    )
+    assert {"create_causal_mask", "LayerNorm", "MLP", "TransformerBlock", "GPT"} <= set(
+        transformer.__all__
+    )
+    assert tinytorch.GPT is GPT
+    out = embeddings.Embedding(4, 2)(Tensor([1, 3]))
+    assert isinstance(out.grad_fn, EmbeddingBackward)
