@@ -4,7 +4,7 @@ SCRIPT = "05_2017_transformer/00_vaswani_attention_proof.py"
 
 
 def test_reversal_passes_its_gate_in_smoke_mode(run_milestone):
-    result = run_milestone(SCRIPT, "--smoke", "--backend", "llvm")
+    result = run_milestone(SCRIPT, "--smoke")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "GATE PASSED: held-out reversal token accuracy" in result.stdout
     assert "26,378 parameters" in result.stdout
