@@ -26,7 +26,7 @@ def _default_runtime_state():
 # The op, frontend and training tests run once per registered backend: the same test must
 # pass on the NumPy reference and on the LLVM JIT (the differential guarantee). A test that
 # picks its backends itself (a ``backend`` parameter) is left alone.
-EVERY_BACKEND_DIRS = {"ops", "frontend", "training"}
+EVERY_BACKEND_DIRS = {"ops", "frontend", "training", "language"}
 
 
 def _package_backends() -> list[str]:

@@ -20,10 +20,13 @@ from tinytorch.frontend.inspect import dump_graph, explain, fusion_report
 from tinytorch.frontend.tensor import Tensor, realize
 from tinytorch.ir.errors import DTypeError, RealizeError, ShapeError
 from tinytorch.nn.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.nn.attention import MultiHeadAttention, scaled_dot_product_attention
+from tinytorch.nn.embeddings import Embedding, EmbeddingLayer, PositionalEncoding
 from tinytorch.nn.layers import Dropout, Flatten, Linear, Sequential
 from tinytorch.nn.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, log_softmax
 from tinytorch.nn.module import Layer
 from tinytorch.nn.spatial import AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d
+from tinytorch.nn.transformer import GPT, MLP, LayerNorm, TransformerBlock
 from tinytorch.optim.clipping import clip_grad_norm
 from tinytorch.optim.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.optim.schedules import CosineSchedule
@@ -44,6 +47,15 @@ cat = concat
 __version__ = "0.1.0"
 
 __all__ = [
+    "scaled_dot_product_attention",
+    "TransformerBlock",
+    "PositionalEncoding",
+    "MultiHeadAttention",
+    "MLP",
+    "LayerNorm",
+    "GPT",
+    "EmbeddingLayer",
+    "Embedding",
     "CompiledFunction",
     "TraceError",
     "compile",

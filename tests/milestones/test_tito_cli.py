@@ -40,7 +40,8 @@ def test_list_shows_each_milestone_with_its_needs(cache):
     assert "modules 01-08" in out and "TinyDigits (shipped)" in out
     assert "02_rumelhart_mnist.py" in out and "last run: not run" in out
     assert "04  cnn" in out and "02_lecun_cifar10.py" in out
-    assert not any(line.startswith("05") for line in out.splitlines())  # only what exists
+    assert "05  transformer" in out and "00_vaswani_attention_proof.py" in out
+    assert not any(line.startswith("06") for line in out.splitlines())  # only what exists
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_names_the_book_uses_resolve(name, folder):
 def test_all_and_unknown_names():
     """'all' runs everything in order; an unknown name lists the known ones."""
     milestones = discover()
-    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4]
+    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4, 5]
     with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
         resolve("lenet5", milestones)
 
