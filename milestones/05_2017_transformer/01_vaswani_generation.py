@@ -44,7 +44,7 @@ from tinytorch.tito.contract import (
 
 GATE = 1.5
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
-FULL = (128, 4, 4, 64, 32, 1500, 2e-3)
+FULL = (128, 4, 4, 64, 16, 800, 2e-3)
 SMOKE = (48, 2, 4, 32, 16, 250, 3e-3)
 
 

@@ -41,7 +41,7 @@ from tinytorch.tito.contract import (
 GATE = 1.5
 TURNS = 3  # Q&A turns per dialogue
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
-FULL = (128, 4, 4, 128, 16, 1500, 2e-3)
+FULL = (128, 4, 4, 128, 8, 800, 2e-3)
 SMOKE = (48, 2, 4, 64, 8, 250, 3e-3)
 
 

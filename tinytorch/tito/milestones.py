@@ -75,7 +75,13 @@ BOOK = {
         "milestones/datasets/cifar10/)",
         ("cnn", "lenet", "lecun"),
     ),
-    5: Info("Transformer era", "01-13", "TinyTalks (shipped)", ("transformer", "vaswani")),
+    5: Info(
+        "Transformer era: attention, GPT, questions answered",
+        "01-13",
+        "none (part 0); TinyTalks (downloaded to milestones/datasets/tinytalks/; smoke: a "
+        "generated Q&A corpus)",
+        ("transformer", "vaswani", "gpt"),
+    ),
     6: Info("MLPerf: optimization olympics", "01-18", "n/s", ("mlperf", "olympics")),
 }
 
