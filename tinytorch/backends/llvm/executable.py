@@ -66,6 +66,18 @@ def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> N
         f.result()
 
 
+def _native(array: np.ndarray) -> np.ndarray:
+    """A row-major copy in the machine's byte order: kernels read raw memory, so a
+    big-endian (``">f4"``) or strided buffer must be converted before they see it."""
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+
+
+def _capped(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters (a 10,000-op kernel must not produce a
+    warning of 40 KB)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"
+
+
 class KernelCompileWarning(RuntimeWarning):
     """A fused group failed to compile and ran on NumPy instead."""
 
@@ -170,10 +182,11 @@ class LLVMExecutable(Executable):
             reason = f"llvm: runs on NumPy ({built})"
         else:  # an LLVM failure must not take the process down
             lines = sorted({short_src(n.src) for n in unit if n.src})
-            reason = f"llvm: compile failed, runs on NumPy ({type(built).__name__}: {built})"
+            error = _capped(f"{type(built).__name__}: {built}", 300)
+            reason = f"llvm: compile failed, runs on NumPy ({error})"
             warnings.warn(
-                f"kernel of {' '.join(n.op for n in unit)} (from {', '.join(lines)}) failed to "
-                f"compile and runs on NumPy: {built}",
+                f"kernel of {_capped(' '.join(n.op for n in unit), 200)} ({len(unit)} ops, from "
+                f"{_capped(', '.join(lines), 200)}) failed to compile and runs on NumPy: {error}",
                 KernelCompileWarning,
                 stacklevel=3,
             )
@@ -213,7 +226,8 @@ class LLVMExecutable(Executable):
                 # Kernels assume row-major buffers; `alive` holds any contiguous copy made
                 # here until the call returns (a pointer alone does not keep memory alive).
                 alive = [values[a] for a in args]
-                alive = [x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in alive]
+                alive = [x if x.flags.c_contiguous and x.dtype.isnative else _native(x)
+                         for x in alive]  # fmt: skip
                 pointers = [out.ctypes.data, *(x.ctypes.data for x in alive)]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)
                 del alive
