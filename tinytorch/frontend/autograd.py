@@ -239,6 +239,7 @@ def record_op(node: Node, parents: Sequence[Tensor], label: str | None = None) -
     unique: dict[int, Node] = {}
     for p in parents:
         unique.setdefault(id(p._node), p._node)
+        p._node.meta["read"] = True  # a pending op reads it: see Tensor.data's snapshot
     node.meta["parents"] = tuple(unique.values())
     if label is not None:
         node.meta["grad_label"] = label
