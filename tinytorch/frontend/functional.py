@@ -82,9 +82,10 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
 def _check_scalar_range(op: str, s: int, dtype: str, t: Tensor) -> None:
     """A Python int the op's dtype cannot hold is refused (NumPy would overflow or wrap)."""
     if is_float(dtype):
-        if abs(s) <= np.finfo(dtype).max:
+        largest = float(np.finfo(dtype).max)
+        if -largest <= s <= largest:
             return
-        limits = f"±{np.finfo(dtype).max:g}"
+        limits = f"±{largest:g}"
     else:
         info = np.iinfo(dtype if dtype != "bool" else "int64")
         if info.min <= s <= info.max:
