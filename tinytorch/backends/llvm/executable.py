@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinytorch.backends.base import Executable, Hook, run_numpy_node
+from tinytorch.backends.base import Executable, Hook, realize_error, run_numpy_node
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
@@ -222,12 +222,16 @@ class LLVMExecutable(Executable):
             start = time.perf_counter() if hook is not None else 0.0
             if step[0] == "kernel":
                 _, kernel, out_slot, args, members, shape, dtype, work = step
-                out = np.empty(shape, dtype=dtype)
-                # Kernels assume row-major buffers; `alive` holds any contiguous copy made
-                # here until the call returns (a pointer alone does not keep memory alive).
-                alive = [values[a] for a in args]
-                alive = [x if x.flags.c_contiguous and x.dtype.isnative else _native(x)
-                         for x in alive]  # fmt: skip
+                try:
+                    out = np.empty(shape, dtype=dtype)
+                    # Kernels assume row-major buffers; `alive` holds any contiguous copy
+                    # made here until the call returns (a pointer alone does not keep
+                    # memory alive).
+                    alive = [values[a] for a in args]
+                    alive = [x if x.flags.c_contiguous and x.dtype.isnative else _native(x)
+                             for x in alive]  # fmt: skip
+                except MemoryError as exc:  # the same RealizeError as the numpy backend
+                    raise realize_error(members[-1], exc) from exc
                 pointers = [out.ctypes.data, *(x.ctypes.data for x in alive)]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)
                 del alive
