@@ -70,3 +70,16 @@ def test_numpy_integer_sizes_are_accepted():
     assert x.reshape(np.int64(3), np.int32(2)).shape == (3, 2)
     assert ones(1, 3).expand(np.int64(4), 3).shape == (4, 3)
     assert x.reshape((np.int64(6),)).shape == (6,)
+
+
+# ---------------------------------------------------------- out of memory
+def test_running_out_of_memory_is_a_realize_error_naming_the_op_and_line(backend):
+    """A 4 TiB intermediate: both backends raise RealizeError naming the op and the line
+    where the op was written (llvm once raised NumPy's raw _ArrayMemoryError)."""
+    from tinytorch.ir.errors import RealizeError
+
+    x = Tensor(np.ones((1,), np.float32))
+    y = x.expand(2**20, 2**20) * 2 + 1  # the huge op
+    line = y._node.src.rsplit(":", 1)[1]
+    err = user_error(RealizeError, lambda: y.numpy(), "MemoryError", "(1048576, 1048576)")
+    assert err.op in ("mul", "add") and err.src.endswith(f"test_shapes_and_sizes.py:{line}")
