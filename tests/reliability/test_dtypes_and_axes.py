@@ -91,3 +91,17 @@ def test_a_string_axis_is_a_type_error_naming_the_op():
 def test_a_repeated_axis_is_refused():
     x = ones(2, 3)
     user_error(ShapeError, lambda: x.sum(axis=(1, -1)), "sum", "repeats")
+
+
+@pytest.mark.parametrize("data", [[float("nan")], [float("inf")], [1e20]])
+def test_floats_an_integer_dtype_cannot_hold_are_refused(data):
+    user_error(OutOfRangeError, lambda: Tensor(data, dtype="int64"), "Tensor", "int64", "(1,)")
+
+
+def test_floats_to_an_integer_dtype_still_truncate_like_numpy():
+    np.testing.assert_array_equal(Tensor([1.7, -2.2], dtype="int64").numpy(), [1, -2])
+
+
+def test_a_numpy_unsigned_scalar_beyond_int64_is_refused():
+    x = Tensor([1, 2])
+    user_error(OutOfRangeError, lambda: x + np.uint64(2**64 - 1), "add", "(2,)", "int64")

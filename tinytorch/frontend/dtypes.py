@@ -77,7 +77,7 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
             dtype = arr.dtype.name if keep else DEFAULT_INT
         else:
             return arr
-    if kind in "iu" and not is_float(dtype) and not np.can_cast(arr.dtype, dtype):
+    if kind in "iuf" and not is_float(dtype) and not np.can_cast(arr.dtype, dtype):
         check_int_range(arr, dtype, "Tensor")
     return arr.astype(dtype, copy=False)
 
@@ -86,14 +86,20 @@ _INT64 = np.iinfo(np.int64)
 
 
 def check_int_range(arr: np.ndarray, dtype: str, op: str) -> None:
-    """Refuse integers ``dtype`` cannot hold (NumPy's ``astype`` would wrap them around)."""
+    """Refuse values the integer ``dtype`` cannot hold: NumPy's ``astype`` would wrap
+    integers around and turn NaN, infinity or huge floats into arbitrary integers."""
     if arr.size == 0 or dtype == "bool":
         return
     info = np.iinfo(dtype)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise OutOfRangeError(
+            f"{op}: float data of shape {arr.shape} holds NaN or infinity, which {dtype} "
+            "cannot hold"
+        )
     low, high = arr.min(), arr.max()
     if low < info.min or high > info.max:
         raise OutOfRangeError(
-            f"{op}: integer data of shape {arr.shape} (values {low}..{high}) does not fit "
+            f"{op}: data of shape {arr.shape} (values {low}..{high}) does not fit "
             f"{dtype} [{info.min}, {info.max}]; it would wrap around"
         )
 

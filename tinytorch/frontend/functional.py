@@ -63,8 +63,11 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
     else:
         t, s = (a, b) if ta else (b, a)
         dtype, shape = scalar_dtype(t._node.dtype, s), t._node.shape
-        if type(s) is int and not -(2**31) <= s < 2**31:
-            _check_scalar_range(op, s, dtype, t)
+        if type(s) is int:
+            if not -(2**31) <= s < 2**31:
+                _check_scalar_range(op, s, dtype, t)
+        elif isinstance(s, np.integer):
+            _check_scalar_range(op, int(s), dtype, t)
     if op == "div" and not is_float(dtype):  # true division: ints give a float
         dtype = DEFAULT_FLOAT
     if op not in COMPARISONS and op not in ("maximum", "minimum") and dtype == "bool":
