@@ -26,9 +26,9 @@ import sys
 import time
 
 import numpy as np
-from tinytorch.core.transformer import GPT
 
 from tinytorch.core.tokenization import CharTokenizer
+from tinytorch.core.transformer import GPT
 from tinytorch.data.datasets import DatasetNotFoundError, load_tinytalks
 from tinytorch.data.datasets.qa_text import format_qa_pairs
 from tinytorch.data.datasets.synthetic_qa import synthetic_qa_pairs

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.frontend.tensor import Tensor, realize
+from tinytorch.ir.errors import ShapeError
 
 # --------------------------------------------------------------------------- datasets
 
@@ -172,15 +173,19 @@ class DataLoader:
             # Fast path: one NumPy fancy index per field instead of one graph node per sample.
             fields = [a[indices] for a in self.dataset.arrays()]
             if self.transform is not None:
-                fields[0] = np.stack([_as_array(self.transform(x)) for x in fields[0]])
+                transformed = [self.transform(x) for x in fields[0]]
+                fields[0] = _stack_field(transformed, 0, indices)
             return tuple(Tensor(f) for f in fields)
         samples = [self.dataset[i] for i in indices]
         if self.transform is not None:
             samples = [_with_first(s, self.transform) for s in samples]
-        return self._collate_batch(samples)
+        return self._collate_batch(samples, indices)
 
-    def _collate_batch(self, batch: Sequence[Any]) -> tuple[Tensor, ...]:
-        """Stack a list of samples ``[(x0, y0), (x1, y1), ...]`` into ``(X, Y)``."""
+    def _collate_batch(
+        self, batch: Sequence[Any], indices: Sequence[int] | None = None
+    ) -> tuple[Tensor, ...]:
+        """Stack a list of samples ``[(x0, y0), (x1, y1), ...]`` into ``(X, Y)``. Samples
+        whose fields differ in shape are a ShapeError naming the sample and the field."""
         if len(batch) == 0:
             return ()
         samples = [s if isinstance(s, (tuple, list)) else (s,) for s in batch]
@@ -190,9 +195,31 @@ class DataLoader:
         num_fields = len(samples[0])
         if any(len(s) != num_fields for s in samples):
             raise ValueError("every sample in a batch must have the same number of fields")
+        indices = list(range(len(samples))) if indices is None else list(indices)
         return tuple(
-            Tensor(np.stack([_as_array(s[k]) for s in samples], axis=0)) for k in range(num_fields)
+            Tensor(_stack_field([s[k] for s in samples], k, indices)) for k in range(num_fields)
         )
+
+
+def _stack_field(values: Sequence[Any], field: int, indices: Sequence[int]) -> np.ndarray:
+    """One field of every sample in a batch, stacked along a new first axis."""
+    arrays = []
+    for value, index in zip(values, indices, strict=True):
+        try:
+            arrays.append(_as_array(value))
+        except ValueError as exc:  # a ragged nested list inside one sample
+            raise ShapeError(
+                f"DataLoader: field {field} of sample {index} is not rectangular ({exc})"
+            ) from None
+    first = arrays[0].shape
+    for array, index in zip(arrays, indices, strict=True):
+        if array.shape != first:
+            raise ShapeError(
+                f"DataLoader: field {field} of sample {index} has shape {array.shape}, but "
+                f"sample {indices[0]} has shape {first}; every sample's field {field} must "
+                "have one shape to be stacked into a batch"
+            )
+    return np.stack(arrays, axis=0)
 
 
 def _as_array(x: Any) -> np.ndarray:

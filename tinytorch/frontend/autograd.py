@@ -242,11 +242,14 @@ def record_op(node: Node, parents: Sequence[Tensor], label: str | None = None) -
     saves ``x`` once and ``apply`` returns its whole gradient) and, when the node's own op
     is not the book's name for it (``mean`` ends in a ``mul``), that name."""
     if len(parents) == 1:
-        node.meta["parents"] = (parents[0]._node,)
+        p_node = parents[0]._node
+        p_node.meta["read"] = True  # a pending op reads it: see Tensor.data's snapshot
+        node.meta["parents"] = (p_node,)
     else:
         unique: dict[int, Node] = {}
         for p in parents:
             unique.setdefault(id(p._node), p._node)
+            p._node.meta["read"] = True
         node.meta["parents"] = tuple(unique.values())
     if label is not None:
         node.meta["grad_label"] = label

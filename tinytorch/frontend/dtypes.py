@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.ir.dtypes import DTYPES, INT_DTYPES, is_float
-from tinytorch.ir.errors import DTypeError
+from tinytorch.ir.errors import DTypeError, OutOfRangeError
 
 DEFAULT_FLOAT = "float32"
 DEFAULT_INT = "int64"
@@ -58,18 +58,50 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
         raise TypeError(f"Tensor data must be numeric, got {type(data).__name__}: {exc}") from None
     kind = arr.dtype.kind
     if kind not in "fiub":
+        if kind == "O" and arr.size and all(isinstance(v, int) for v in arr.flat):
+            raise OutOfRangeError(
+                f"Tensor: integer data of shape {arr.shape} has values beyond int64's range "
+                f"[{_INT64.min}, {_INT64.max}]; pass floats (or dtype='float64') instead"
+            )
         raise TypeError(
             f"Tensor data must be numeric (bool, int or float), got {arr.dtype} from "
             f"{type(data).__name__}"
         )
-    if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if kind == "f":
-        return arr if arr.dtype.name in ("float16", "float32") else arr.astype(DEFAULT_FLOAT)
-    if kind in "iu":
-        keep = isinstance(data, np.ndarray) and arr.dtype.name in INT_DTYPES
-        return arr if keep else arr.astype(DEFAULT_INT)
-    return arr
+    if not arr.dtype.isnative:  # big-endian input: compiled kernels read native memory
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if dtype is None:
+        if kind == "f":
+            dtype = arr.dtype.name if arr.dtype.name in ("float16", "float32") else DEFAULT_FLOAT
+        elif kind in "iu":
+            keep = isinstance(data, np.ndarray) and arr.dtype.name in INT_DTYPES
+            dtype = arr.dtype.name if keep else DEFAULT_INT
+        else:
+            return arr
+    if kind in "iuf" and not is_float(dtype) and not np.can_cast(arr.dtype, dtype):
+        check_int_range(arr, dtype, "Tensor")
+    return arr.astype(dtype, copy=False)
+
+
+_INT64 = np.iinfo(np.int64)
+
+
+def check_int_range(arr: np.ndarray, dtype: str, op: str) -> None:
+    """Refuse values the integer ``dtype`` cannot hold: NumPy's ``astype`` would wrap
+    integers around and turn NaN, infinity or huge floats into arbitrary integers."""
+    if arr.size == 0 or dtype == "bool":
+        return
+    info = np.iinfo(dtype)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise OutOfRangeError(
+            f"{op}: float data of shape {arr.shape} holds NaN or infinity, which {dtype} "
+            "cannot hold"
+        )
+    low, high = arr.min(), arr.max()
+    if low < info.min or high > info.max:
+        raise OutOfRangeError(
+            f"{op}: data of shape {arr.shape} (values {low}..{high}) does not fit "
+            f"{dtype} [{info.min}, {info.max}]; it would wrap around"
+        )
 
 
 def promote(a: str, b: str) -> str:

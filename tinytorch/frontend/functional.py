@@ -26,9 +26,10 @@ from tinytorch.frontend.dtypes import (
 from tinytorch.frontend.source import user_op
 from tinytorch.frontend.tensor_type import as_tensor, tensor_class, wrap
 from tinytorch.ir import build as B
-from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.errors import OutOfRangeError, ShapeError
 from tinytorch.ir.families import COMPARISONS
 from tinytorch.ir.shapes import (
+    as_sizes,
     broadcast_shapes,
     infer_reshape,
     normalize_axes,
@@ -62,6 +63,11 @@ def _binary(op: str, a: Any, b: Any) -> Tensor:
     else:
         t, s = (a, b) if ta else (b, a)
         dtype, shape = scalar_dtype(t._node.dtype, s), t._node.shape
+        if type(s) is int:
+            if not -(2**31) <= s < 2**31:
+                _check_scalar_range(op, s, dtype, t)
+        elif isinstance(s, np.integer):
+            _check_scalar_range(op, int(s), dtype, t)
     if op == "div" and not is_float(dtype):  # true division: ints give a float
         dtype = DEFAULT_FLOAT
     if dtype == "bool" and op not in COMPARISONS and op not in ("maximum", "minimum"):
@@ -81,6 +87,25 @@ def _operand(x: Any, is_tensor: bool, dtype: str, shape: tuple[int, ...]):
     if node.shape != shape:
         node = B.make("expand", (node,), shape=shape)
     return node
+
+
+def _check_scalar_range(op: str, s: int, dtype: str, t: Tensor) -> None:
+    """A Python int the op's dtype cannot hold is refused (NumPy would overflow or wrap)."""
+    if is_float(dtype):
+        largest = float(np.finfo(dtype).max)
+        if -largest <= s <= largest:
+            return
+        limits = f"±{largest:g}"
+    else:
+        info = np.iinfo(dtype if dtype != "bool" else "int64")
+        if info.min <= s <= info.max:
+            return
+        limits = f"[{info.min}, {info.max}]"
+    raise OutOfRangeError(
+        f"{op} ({_SYMBOL.get(op, op)}): the scalar {s} does not fit the {dtype} of the "
+        f"tensor of shape {t.shape} (range {limits}); convert the tensor first, "
+        "e.g. t.astype('float64')"
+    )
 
 
 def _scalar_as(x: Any, dtype: str) -> Any:
@@ -275,7 +300,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 # ---------------------------------------------------------------- reductions
 def _axes(x: Tensor, axis: Any, op: str) -> tuple[int, ...]:
-    return normalize_axes(axis, x.ndim, op)
+    return normalize_axes(axis, x.ndim, op, x.shape)
 
 
 @user_op("sum")
@@ -332,7 +357,7 @@ def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
 
 @user_op("argmax")
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    ax = None if axis is None else normalize_axis(axis, x.ndim, "argmax")
+    ax = None if axis is None else normalize_axis(axis, x.ndim, "argmax", x.shape)
     if (ax is None and x.size == 0) or (ax is not None and x.ndim and x.shape[ax] == 0):
         raise ShapeError(f"argmax: cannot take the argmax over an empty axis (shape {x.shape})")
     return wrap(B.make("argmax", (x._node,), axis=ax, keepdims=bool(keepdims)), [x])
@@ -344,7 +369,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """``exp(x - max) / sum(exp(x - max))`` along ``dim``: the book's max-subtracted form,
     written as graph ops so it differentiates and fuses (``softmax([1000, 1001, 1002])``
     is ``softmax([0, 1, 2])``, no overflow)."""
-    axis = normalize_axis(dim, x.ndim, "softmax")
+    axis = normalize_axis(dim, x.ndim, "softmax", x.shape)
     source = x
     x = astype(x, DEFAULT_FLOAT) if not is_float(x.dtype) else x
     shifted = sub(x, _detached(max(x, axis, keepdims=True)))
@@ -367,7 +392,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     """``reshape(2, 3)`` or ``reshape((2, 3))``; one ``-1`` is inferred."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    new = infer_reshape(x.size, shape)
+    new = infer_reshape(x.size, as_sizes(shape, "reshape", x.shape))
     return wrap(B.make("reshape", (x._node,), shape=new), [x], "ReshapeBackward")
 
 
@@ -379,7 +404,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
         raise ShapeError(
             f"permute: got {len(dims)} dims {dims} for a {x.ndim}-D tensor of shape {x.shape}"
         )
-    perm = tuple(normalize_axis(d, x.ndim, "permute") for d in dims)
+    perm = tuple(normalize_axis(d, x.ndim, "permute", x.shape) for d in dims)
     if sorted(perm) != list(range(x.ndim)):
         raise ShapeError(f"permute: {dims} repeats an axis")
     return wrap(B.make("permute", (x._node,), perm=perm), [x], "PermuteBackward")
@@ -396,7 +421,10 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
             perm = tuple(range(x.ndim))
             return wrap(B.make("permute", (x._node,), perm=perm), [x], "TransposeBackward")
         dim0, dim1 = -2, -1
-    a, b = normalize_axis(dim0, x.ndim, "transpose"), normalize_axis(dim1, x.ndim, "transpose")
+    a, b = (
+        normalize_axis(dim0, x.ndim, "transpose", x.shape),
+        normalize_axis(dim1, x.ndim, "transpose", x.shape),
+    )
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return wrap(B.make("permute", (x._node,), perm=tuple(perm)), [x], "TransposeBackward")
@@ -407,6 +435,7 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (``-1`` keeps a dimension)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    shape = as_sizes(shape, "expand", x.shape)
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: cannot expand shape {x.shape} to fewer dims {shape}")
@@ -446,8 +475,8 @@ def unsqueeze(x: Tensor, axis: int) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
-    s = normalize_axis(start_dim, x.ndim, "flatten")
-    e = normalize_axis(end_dim, x.ndim, "flatten")
+    s = normalize_axis(start_dim, x.ndim, "flatten", x.shape)
+    e = normalize_axis(end_dim, x.ndim, "flatten", x.shape)
     new = x.shape[:s] + (prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return wrap(B.make("reshape", (x._node,), shape=new), [x], "FlattenBackward")
 

@@ -124,9 +124,28 @@ class Tensor:
     @property
     def data(self) -> np.ndarray:
         """The values as a NumPy array (computing them if needed). For a realized tensor,
-        writing into this array writes into the tensor."""
+        writing into this array writes into the tensor.
+
+        Writes never reach results built earlier (eager semantics, as in the book): when
+        ops already read this leaf, those pending readers keep a snapshot of the values
+        as they were, and the tensor moves to a fresh leaf holding the array you get. So
+        ``y = x * 3; x.data[0] = 100.`` leaves ``y`` at ``[3, 6]``, and the book's
+        ``p.data -= lr * p.grad.data`` updates ``p`` in place."""
         tracing.check_read("Tensor.data")
+        node = self._node
+        if node.meta.get("read") and not node.inputs and "value" in node.meta:
+            self._leave_snapshot(node)
         return self._realize()
+
+    def _leave_snapshot(self, old: Node) -> None:
+        """Give ops that read ``old`` a private copy of its values; keep the original array
+        on a new leaf node that no op reads yet (the user is about to get it, writable)."""
+        array = old.meta["value"]
+        old.meta["value"] = array.copy()
+        self._node = _leaf(array)
+        self._node.meta["requires_grad"] = old.meta.get("requires_grad", False)
+        autograd.register_tensor(self._node, self)
+        tracing.rebound(self, old)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -138,6 +157,11 @@ class Tensor:
         except (TypeError, ValueError) as exc:
             raise TypeError(f"cannot set Tensor.data from {type(value).__name__}: {exc}") from None
         requires_grad, old = self.requires_grad, self._node
+        if requires_grad and array.shape != old.shape:  # a parameter keeps its shape
+            raise ShapeError(
+                f"Tensor.data: cannot assign values of shape {array.shape} to a parameter "
+                f"of shape {old.shape} (requires_grad=True); its layer expects {old.shape}"
+            )
         self._node = _leaf(array)
         self._node.meta["requires_grad"] = requires_grad
         autograd.register_tensor(self._node, self)

@@ -12,6 +12,12 @@ class DTypeError(TypeError):
     """A dtype the op does not accept (for example ``requires_grad`` on integers)."""
 
 
+class OutOfRangeError(OverflowError, ValueError):
+    """A value the tensor's dtype cannot hold (``Tensor([2**63])`` as int64, ``t * 2**70``).
+    Refused rather than wrapped around; also a ``ValueError`` so ``except ValueError``
+    catches it."""
+
+
 class RealizeError(RuntimeError):
     """Computing a node failed inside a backend. Names the op and the user's line."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Iterable, Sequence
 
 from tinytorch.ir.errors import ShapeError
@@ -57,28 +58,63 @@ def _broadcast_general(shapes: Sequence[Shape], op: str) -> Shape:
     return tuple(out)
 
 
-def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
-    """``-1`` means the last axis. Out of range is a ShapeError (an IndexError in NumPy)."""
-    if not isinstance(axis, int) or isinstance(axis, bool):
-        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+def _describe(ndim: int, shape: Shape | None) -> str:
+    if shape is not None:
+        return f"a tensor of shape {tuple(shape)}"
+    return f"a tensor with {ndim} dimension(s)"
+
+
+def normalize_axis(axis: int, ndim: int, op: str = "op", shape: Shape | None = None) -> int:
+    """``-1`` means the last axis. Out of range is a ShapeError (an IndexError in NumPy).
+    Any integer counts, NumPy's included (``np.int64(1)``); bools and floats do not."""
+    if type(axis) is not int:
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(
+                f"{op}: axis must be an int, got {axis!r} ({type(axis).__name__}) "
+                f"for {_describe(ndim, shape)}"
+            )
+        axis = int(axis)
     if ndim == 0:  # a scalar has one "axis" to name, 0 or -1, as in PyTorch
         if axis not in (0, -1):
             raise ShapeError(f"{op}: axis {axis} is out of range for a 0-dimensional tensor")
         return 0
     if not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
+        raise ShapeError(f"{op}: axis {axis} is out of range for {_describe(ndim, shape)}")
     return axis % ndim
 
 
-def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str = "op") -> tuple[int, ...]:
+def normalize_axes(
+    axis: int | Sequence[int] | None, ndim: int, op: str = "op", shape: Shape | None = None
+) -> tuple[int, ...]:
     """``None`` means every axis; returns sorted, unique, non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = sorted({normalize_axis(a, ndim, op) for a in axes})
+    if isinstance(axis, numbers.Integral):
+        axes: tuple = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(
+            f"{op}: axis must be an int or a tuple of ints, got {axis!r} "
+            f"({type(axis).__name__}) for {_describe(ndim, shape)}"
+        )
+    out = sorted({normalize_axis(a, ndim, op, shape) for a in axes})
     if len(out) != len(axes):
         raise ShapeError(f"{op}: axis {axis} repeats an axis")
     return tuple(out)
+
+
+def as_sizes(dims: Sequence, op: str, shape: Shape) -> Shape:
+    """Sizes given to ``reshape``/``expand`` as ints. Python and NumPy integers are fine;
+    anything else (``2.5``, ``"a"``, a nested tuple) is a TypeError naming the op and the
+    tensor's shape, never silently truncated."""
+    for d in dims:
+        if type(d) is not int and (isinstance(d, bool) or not isinstance(d, numbers.Integral)):
+            raise TypeError(
+                f"{op}: sizes must be integers, got {d!r} ({type(d).__name__}) in "
+                f"{tuple(dims)!r} for a tensor of shape {tuple(shape)}"
+            )
+    return tuple(int(d) for d in dims)
 
 
 def reduced_shape(shape: Shape, axes: Sequence[int], keepdims: bool) -> Shape:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tinytorch.frontend import functional as F
 from tinytorch.frontend.tensor import Tensor
+from tinytorch.nn.module import as_layer_input
 
 
 class Activation:
@@ -15,6 +16,8 @@ class Activation:
         raise NotImplementedError
 
     def __call__(self, x: Tensor, *args, **kwargs) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = as_layer_input(self, x)  # lists and arrays become constants, as for layers
         return self.forward(x, *args, **kwargs)
 
     def parameters(self) -> list[Tensor]:

@@ -98,6 +98,8 @@ class Layer:
 
     def __call__(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         tracing.guard(self, "training")  # a compiled step re-traces after train()/eval()
+        if not isinstance(x, Tensor):
+            x = as_layer_input(self, x)
         return self.forward(x, *args, **kwargs)
 
     # ------------------------------------------------------------ parameters
@@ -151,6 +153,22 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+ARRAY_LIKE = (list, tuple, np.ndarray, np.generic, numbers.Number)
+
+
+def as_layer_input(layer: Any, x: Any) -> Any:
+    """Every layer (and activation) accepts array-likes as input: a list, tuple, ndarray or
+    number becomes a constant ``Tensor`` (no gradient), as the losses already do. So
+    ``Linear(3, 2)(np.ones((2, 3)))`` works like ``Linear(3, 2)(Tensor(np.ones((2, 3))))``.
+    A list that holds tensors is left alone (a layer may take several inputs), and so is
+    anything else, for a user's layer to handle or refuse."""
+    if isinstance(x, ARRAY_LIKE) and not (
+        isinstance(x, (list, tuple)) and any(isinstance(v, (Tensor, Layer)) for v in x)
+    ):
+        return Tensor(x)
+    return x
 
 
 def state_mismatches(

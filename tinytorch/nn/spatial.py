@@ -60,7 +60,9 @@ def _check_input(
 ) -> tuple[int, int, int, int]:
     """The book's 4-D check, then "does the kernel fit the padded image?"."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
+        raise TypeError(
+            f"{layer}: expected a Tensor (or a list/array of numbers), got {type(x).__name__}"
+        )
     if x.ndim != 4:
         raise ShapeError(
             f"{layer}: Expected 4D input (batch, channels, height, width), got {x.shape}"

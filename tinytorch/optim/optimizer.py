@@ -25,6 +25,7 @@ gets a gradient, then zeros. Parameters whose ``grad`` is ``None`` are skipped.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -42,6 +43,8 @@ Update = tuple[Tensor, Tensor]  # (tensor to rebind, its new lazy value)
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):  # NaN passes every comparison below
+        raise ValueError(f"{name} must be a finite number, got {value}")
     if value < low or (high is not None and value >= high):
         bound = f"in [{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be {bound}, got {value}")

@@ -14,6 +14,13 @@ Writes are atomic: the archive goes to a temporary file in the target's director
 flushed and fsync'ed, then ``os.replace``d over the target, so a crash leaves either the old
 file or the new one, never half of one. The file name is the caller's choice — the book's
 ``checkpoint_10.pkl`` works as a name; the content is this format, not a pickle.
+
+A temporary file carries the writer's process id (``.ckpt.pkl.<pid>.<random>.tmp``); one
+left behind by a process that was killed is removed by the next save or load of the same
+target. Reading never trusts the archive: every member is checked against what it claims
+(its ``.npy`` header, the metadata's list of arrays, a plain or deflate compression, no
+encryption) *before* anything is decompressed, so a small file cannot expand to gigabytes,
+and anything wrong is the documented ``ValueError``.
 """
 
 from __future__ import annotations
@@ -21,8 +28,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+import time
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +42,9 @@ import numpy as np
 FORMAT = "tinytorch-checkpoint"
 VERSION = 1
 META_KEY = "__meta__"
+ARRAYS_KEY = "__arrays__"  # in the metadata: {member: [shape, dtype]} of every array
+META_LIMIT = 64 << 20  # bytes of JSON metadata a checkpoint may declare
+STALE_SECONDS = 3600  # a temporary without a readable writer pid is stale after this
 
 
 def write_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
@@ -43,14 +56,19 @@ def write_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], 
     path = Path(path)
     if META_KEY in arrays:
         raise ValueError(f"array name {META_KEY!r} is reserved for the metadata")
-    header = {"format": FORMAT, "version": VERSION, **meta}
-    encoded = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    members = {META_KEY: encoded, **{k: np.asarray(v) for k, v in arrays.items()}}
-    for name, array in members.items():
+    data = {k: np.asarray(v) for k, v in arrays.items()}
+    for name, array in data.items():
         if array.dtype.hasobject:
             raise TypeError(f"checkpoint entry {name!r} holds Python objects, not numbers")
+    listing = {k: [list(a.shape), a.dtype.str] for k, a in data.items()}
+    header = {"format": FORMAT, "version": VERSION, **meta, ARRAYS_KEY: listing}
+    encoded = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+    members = {META_KEY: encoded, **data}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **members)  # a file object: np.savez does not append ".npz"
@@ -77,9 +95,20 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         raise IsADirectoryError(f"checkpoint path {path} is a directory, not a file")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
+    remove_stale_temporaries(path)
     try:
         arrays = _read_archive(path)
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        KeyError,
+        NotImplementedError,  # an unknown compression method
+        RuntimeError,  # an encrypted member
+        RecursionError,
+        MemoryError,
+        zlib.error,
+    ) as exc:
         raise ValueError(
             f"{path} is not a valid tinytorch checkpoint (truncated or corrupted?): "
             f"{type(exc).__name__}: {exc}"
@@ -107,14 +136,131 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single NumPy array, not a checkpoint archive")
         with archive:
+            _check_members(archive.zip)
             return {name: archive[name] for name in archive.files}
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """Refuse, before decompressing anything big, members that are encrypted, use another
+    compression than none/deflate, or declare a size other than their array's: the size
+    their own ``.npy`` header gives and, when the metadata lists the arrays, the size it
+    gives. (A zip bomb declares gigabytes for a small file; it fails here.)"""
+    infos = {i.filename: i for i in archive.infolist()}
+    for info in infos.values():
+        if info.flag_bits & 0x1:
+            raise ValueError(f"member {info.filename!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(
+                f"member {info.filename!r} uses compression method {info.compress_type}, "
+                "not stored or deflate"
+            )
+    meta_info = infos.get(META_KEY + ".npy")
+    if meta_info is None:
+        return  # reported as "no __meta__ entry" by the caller
+    if meta_info.file_size > META_LIMIT:
+        raise ValueError(f"its metadata declares {meta_info.file_size} bytes (limit {META_LIMIT})")
+    listing = _listing(archive, meta_info)
+    for name, info in infos.items():
+        if name == meta_info.filename:
+            continue
+        with archive.open(info) as member:
+            expected, shape, dtype = _npy_size(member, name)
+        if info.file_size != expected:
+            raise ValueError(
+                f"member {name!r} declares {info.file_size} bytes but holds a {dtype}"
+                f"{list(shape)} array of {expected} bytes"
+            )
+        key = name[: -len(".npy")] if name.endswith(".npy") else name
+        if listing is not None:
+            if key not in listing:
+                raise ValueError(f"member {key!r} is not in the metadata's list of arrays")
+            if [list(shape), dtype.str] != [list(listing[key][0]), listing[key][1]]:
+                raise ValueError(
+                    f"member {key!r} is {dtype}{list(shape)} but the metadata lists "
+                    f"{listing[key][1]}{list(listing[key][0])}"
+                )
+
+
+def _listing(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict | None:
+    """The metadata's ``{member: [shape, dtype]}``, or None (files written before it)."""
+    with archive.open(info) as member:
+        _npy_size(member, info.filename)
+        raw = member.read(META_LIMIT + 1)
+    try:
+        listing = _parse_json(raw.decode("utf-8")).get(ARRAYS_KEY)
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None  # reported in detail by _decode_meta
+    return listing if isinstance(listing, dict) else None
+
+
+def _npy_size(member: Any, name: str) -> tuple[int, tuple[int, ...], np.dtype]:
+    """(total bytes, shape, dtype) from the ``.npy`` header at the start of ``member``."""
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ValueError(f"member {name!r} has no valid .npy header: {exc}") from None
+    count = 1
+    for d in shape:
+        count *= d
+    return member.tell() + count * dtype.itemsize, shape, dtype
+
+
+def _parse_json(text: str) -> Any:
+    """``json.loads``, with deep nesting (200,000 levels) a ValueError, not a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete temporaries of ``path`` left by killed saves: those whose writer process no
+    longer exists (or, for names without a pid, older than an hour). Returns them."""
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(?:(\d+)\.)?.*\.tmp$")
+    removed = []
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.match(candidate.name)
+        if match is None:
+            continue
+        pid = match.group(1)
+        if pid is not None and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        if pid is None or int(pid) == os.getpid():
+            try:
+                if time.time() - candidate.stat().st_mtime < STALE_SECONDS:
+                    continue
+            except OSError:
+                continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (someone else's), or we cannot tell: keep its file
+    return True
 
 
 def _decode_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
     if raw is None:
         raise ValueError(f"{path} is not a tinytorch checkpoint: it has no {META_KEY} entry")
     try:
-        meta = json.loads(raw.astype(np.uint8).tobytes().decode("utf-8"))
+        meta = _parse_json(raw.astype(np.uint8).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise ValueError(f"{path}: the checkpoint's metadata is not valid JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -124,6 +270,7 @@ def _decode_meta(path: Path, raw: np.ndarray | None) -> dict[str, Any]:
             f"{path}: checkpoint format version {meta.get('version')} is not supported "
             f"(this tinytorch reads version {VERSION})"
         )
+    meta.pop(ARRAYS_KEY, None)
     return meta
 
 

@@ -11,9 +11,10 @@ reduced axes A (possibly none). Its shape, in pseudo-code::
             for a0 ... over A:              # (a row-sized root is stored once instead)
               out[o, a] = expr(root)
 
-``expr`` evaluates a member at an index by recursion: elementwise ops apply their emitter
-from the lowering table (:mod:`~tinytorch.backends.llvm.lowering`) to their inputs' values at
-the same index; views (``expand``/``permute``/``reshape``/``slice``) only rewrite the index
+``expr`` evaluates a member at an index (children first, with an explicit stack rather than
+recursion, so chains of thousands of ops compile): elementwise ops apply their emitter from
+the lowering table (:mod:`~tinytorch.backends.llvm.lowering`) to their inputs' values at the
+same index; views (``expand``/``permute``/``reshape``/``slice``) only rewrite the index
 (broadcast is stride 0); a reduction read at the current row is its accumulator; anything
 outside the group is a load from an argument buffer, whose shape and strides are baked in as
 constants. Indices are Python ints where they are known at compile time, so size-1 and
@@ -87,6 +88,18 @@ def strides(shape: Sequence[int]) -> list[int]:
         out.append(step)
         step *= d
     return out[::-1]
+
+
+def accumulator_dtype(reduction: Node) -> str:
+    """The dtype a row reduction accumulates in. A float32 sum accumulates in float64: the
+    vectorizer splits a sum into a few lanes, and each lane of a long float32 row drifts
+    (10^7 x 0.1 summed to 998501 in float32 lanes; NumPy's pairwise sum gives 1000000.1).
+    Widening keeps the loop vectorized (``fpext`` + ``fadd`` per lane) and the result
+    exact to float32 rounding for any realistic length. (Column reductions add one row at
+    a time into the output, as NumPy does for a non-contiguous axis.)"""
+    if reduction.op == "sum" and reduction.dtype == "float32":
+        return "float64"
+    return reduction.dtype
 
 
 class KernelBuilder:
@@ -163,7 +176,8 @@ class KernelBuilder:
         self.math = MathLib(self.module, self.b)
         self.out_ptr = fn.args[2]
         self.arg_ptrs = list(fn.args[3:])
-        self.acc_slots = {id(r): self.b.alloca(register_type(r.dtype), name=f"acc.{r.op}")
+        self.acc_slots = {id(r): self.b.alloca(register_type(accumulator_dtype(r)),
+                                               name=f"acc.{r.op}")
                           for r in self.reduces}  # fmt: skip
         self.accs: dict[int, ir.Value] = {}
         start, stop = fn.args[0], fn.args[1]
@@ -241,17 +255,18 @@ class KernelBuilder:
     def _reduce_phase(self, r: Node, outer) -> None:
         slot = self.acc_slots[id(r)]
         reducer = REDUCERS[r.op]
-        self.b.store(reducer.identity(r.dtype), slot)
+        acc_dtype = accumulator_dtype(r)
+        self.b.store(reducer.identity(acc_dtype), slot)
         x = r.inputs[0]
 
         def step(full):
             v = self.eval(x, full, {})
-            v = convert(self.b, v, x.dtype, r.dtype)
+            v = convert(self.b, v, x.dtype, acc_dtype)
             acc = self.b.load(slot)
-            self.b.store(reducer.combine(self, acc, v, r.dtype), slot)
+            self.b.store(reducer.combine(self, acc, v, acc_dtype), slot)
 
         self._inner_loops(outer, step)
-        self.accs[id(r)] = self.b.load(slot)
+        self.accs[id(r)] = convert(self.b, self.b.load(slot), acc_dtype, r.dtype)
 
     def _inner_loops(self, outer, body_fn) -> None:
         axes = list(self.axes)
@@ -271,22 +286,36 @@ class KernelBuilder:
 
     # ------------------------------------------------------------- evaluation
     def eval(self, n: Node, idx: Index, memo: dict) -> ir.Value:
-        key = (id(n), tuple(v if isinstance(v, int) else id(v) for v in idx))
-        if key in memo:
-            return memo[key]
-        if n.op == "const":
-            value = const(n.attrs["value"], n.dtype)
-        elif id(n) not in self.member_ids:
-            value = self._load(n, idx)
-        elif id(n) in self.accs:
-            value = self.accs[id(n)]  # a reduction, read at the current row
-        elif is_view(n.op):
-            value = self.eval(n.inputs[0], self._view_index(n, idx), memo)
-        else:
-            args = [self.eval(i, idx, memo) for i in n.inputs]
-            value = EMITTERS[n.op](self, n, *args)
-        memo[key] = value
-        return value
+        """The value of member ``n`` at ``idx``. Iterative (an explicit stack, children
+        before parents), so a chain of thousands of elementwise ops does not hit Python's
+        recursion limit; ``memo`` shares values already emitted in this loop body."""
+
+        def key_of(node: Node, ix: Index) -> tuple:
+            return (id(node), tuple(v if isinstance(v, int) else id(v) for v in ix))
+
+        todo: list[tuple[Node, Index, list | None]] = [(n, idx, None)]
+        while todo:
+            node, ix, children = todo.pop()
+            key = key_of(node, ix)
+            if key in memo:
+                continue
+            if children is not None:  # every child is in memo now: combine them
+                args = [memo[key_of(c, cix)] for c, cix in children]
+                memo[key] = args[0] if is_view(node.op) else EMITTERS[node.op](self, node, *args)
+            elif node.op == "const":
+                memo[key] = const(node.attrs["value"], node.dtype)
+            elif id(node) not in self.member_ids:
+                memo[key] = self._load(node, ix)
+            elif id(node) in self.accs:
+                memo[key] = self.accs[id(node)]  # a reduction, read at the current row
+            else:
+                if is_view(node.op):
+                    children = [(node.inputs[0], self._view_index(node, ix))]
+                else:
+                    children = [(i, ix) for i in node.inputs]
+                todo.append((node, ix, children))
+                todo.extend((c, cix, None) for c, cix in reversed(children))
+        return memo[key_of(n, idx)]
 
     def _view_index(self, n: Node, idx: Index) -> Index:
         """The index into a view's input that holds the view's element at ``idx``."""

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinytorch.backends.base import Executable, Hook, run_numpy_node
+from tinytorch.backends.base import Executable, Hook, realize_error, run_numpy_node
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
@@ -75,6 +75,18 @@ def _run_kernel(kernel: Kernel, outer: int, pointers: list[int], work: int) -> N
     kernel.cfunc(bounds[0], bounds[1], *pointers)
     for f in futures:
         f.result()
+
+
+def _native(array: np.ndarray) -> np.ndarray:
+    """A row-major copy in the machine's byte order: kernels read raw memory, so a
+    big-endian (``">f4"``) or strided buffer must be converted before they see it."""
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+
+
+def _capped(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters (a 10,000-op kernel must not produce a
+    warning of 40 KB)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"
 
 
 class KernelCompileWarning(RuntimeWarning):
@@ -181,10 +193,11 @@ class LLVMExecutable(Executable):
             reason = f"llvm: runs on NumPy ({built})"
         else:  # an LLVM failure must not take the process down
             lines = sorted({short_src(n.src) for n in unit if n.src})
-            reason = f"llvm: compile failed, runs on NumPy ({type(built).__name__}: {built})"
+            error = _capped(f"{type(built).__name__}: {built}", 300)
+            reason = f"llvm: compile failed, runs on NumPy ({error})"
             warnings.warn(
-                f"kernel of {' '.join(n.op for n in unit)} (from {', '.join(lines)}) failed to "
-                f"compile and runs on NumPy: {built}",
+                f"kernel of {_capped(' '.join(n.op for n in unit), 200)} ({len(unit)} ops, from "
+                f"{_capped(', '.join(lines), 200)}) failed to compile and runs on NumPy: {error}",
                 KernelCompileWarning,
                 stacklevel=3,
             )
@@ -220,11 +233,16 @@ class LLVMExecutable(Executable):
             start = time.perf_counter() if hook is not None else 0.0
             if step[0] == "kernel":
                 _, kernel, out_slot, args, members, shape, dtype, work = step
-                out = np.empty(shape, dtype=dtype)
-                # Kernels assume row-major buffers; `alive` holds any contiguous copy made
-                # here until the call returns (a pointer alone does not keep memory alive).
-                alive = [values[a] for a in args]
-                alive = [x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in alive]
+                try:
+                    out = np.empty(shape, dtype=dtype)
+                    # Kernels assume row-major buffers; `alive` holds any contiguous copy
+                    # made here until the call returns (a pointer alone does not keep
+                    # memory alive).
+                    alive = [values[a] for a in args]
+                    alive = [x if x.flags.c_contiguous and x.dtype.isnative else _native(x)
+                             for x in alive]  # fmt: skip
+                except MemoryError as exc:  # the same RealizeError as the numpy backend
+                    raise realize_error(members[-1], exc) from exc
                 pointers = [_address(out)]
                 pointers += [_address(x) for x in alive]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)

@@ -18,22 +18,24 @@ from llvmlite import ir
 
 from tinytorch.backends.llvm.codegen import KernelBuilder, KernelSource, finish_ir
 from tinytorch.backends.llvm.group import group_signature, kernel_body
-from tinytorch.backends.llvm.jit import get_jit
+from tinytorch.backends.llvm.jit import LoadedCode, get_jit
 from tinytorch.ir.node import Node
 from tinytorch.util.lru import LRUCache
 
 
 class LoadedModule:
-    """Machine code loaded in the JIT; unloaded when the last kernel in it is dropped."""
+    """Machine code loaded in the JIT; freed (its engine closed) when the last kernel in it
+    is dropped."""
 
-    def __init__(self, module) -> None:
-        self.module = module
+    def __init__(self, code: LoadedCode) -> None:
+        self.code = code
+        self.module = code.module
 
     def __del__(self) -> None:
-        module, self.module = getattr(self, "module", None), None
-        if module is not None:
+        code, self.code = getattr(self, "code", None), None
+        if code is not None:
             try:  # noqa: SIM105 (contextlib may be gone at interpreter shutdown)
-                get_jit().release(module)
+                code.close()
             except Exception:
                 pass
 

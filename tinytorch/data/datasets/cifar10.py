@@ -62,6 +62,11 @@ _ALLOWED = {
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): __import__("codecs").encode,
 }
+# Protocol 5 pickles an array as ``_frombuffer(bytes, dtype, shape, order)``: data only.
+_FROMBUFFER = np.empty(1).__reduce_ex__(5)[0]
+_ALLOWED.update(
+    {(f"numpy{core}.numeric", "_frombuffer"): _FROMBUFFER for core in (".core", "._core")}
+)
 
 
 class RestrictedUnpickler(pickle.Unpickler):

@@ -111,7 +111,7 @@ def ensure_mnist_files(
 
 
 def _load_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(images_path, expected_magic=IMAGES_MAGIC)
+    images = read_idx(images_path, expected_magic=IMAGES_MAGIC, expected_shape=(None, 28, 28))
     labels = read_idx(labels_path, expected_magic=LABELS_MAGIC)
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
