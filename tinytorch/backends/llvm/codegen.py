@@ -46,6 +46,7 @@ from tinytorch.backends.llvm.lltypes import (
 )
 from tinytorch.backends.llvm.lowering import EMITTERS, REDUCERS
 from tinytorch.backends.llvm.mathlib import MathLib
+from tinytorch.backends.llvm.windows import WINDOW_OPS, check_fold, emit_fold, eval_windows
 from tinytorch.ir.dtypes import is_bool
 from tinytorch.ir.families import is_reduction, is_view
 from tinytorch.ir.node import Node
@@ -89,6 +90,31 @@ def strides(shape: Sequence[int]) -> list[int]:
     return out[::-1]
 
 
+def reshape_runs(
+    src: Sequence[int], dst: Sequence[int]
+) -> list[tuple[list[int], list[int]]] | None:
+    """Pair the axes of a row-major reshape ``src -> dst`` into runs of equal size:
+    ``(8, 43264) -> (8, 64, 26, 26)`` is ``[([0], [0]), ([1], [1, 2, 3])]``. Size-1 axes are
+    left out (their index is 0). None when a size is 0."""
+    if 0 in src or 0 in dst:
+        return None
+    a = [d for d, size in enumerate(src) if size != 1]
+    b = [d for d, size in enumerate(dst) if size != 1]
+    runs, i, j = [], 0, 0
+    while i < len(a):
+        run_a, run_b, pa, pb = [a[i]], [b[j]], src[a[i]], dst[b[j]]
+        i, j = i + 1, j + 1
+        while pa != pb:
+            if pa < pb:
+                run_a.append(a[i])
+                pa, i = pa * src[a[i]], i + 1
+            else:
+                run_b.append(b[j])
+                pb, j = pb * dst[b[j]], j + 1
+        runs.append((run_a, run_b))
+    return runs
+
+
 class KernelBuilder:
     """Generates the kernel of one fused group (its body: see ``group.kernel_body``).
 
@@ -107,6 +133,15 @@ class KernelBuilder:
             self.axes = tuple(a for a in reduces[0].attrs["axes"] if a < len(self.space))
         else:
             self.space, self.axes = self.root.shape, ()
+        # What the kernel evaluates and stores. A root that only reshapes another member is
+        # stored through that member's shape instead: the same bytes in row-major order, and
+        # the loops run over the finer axes, so no index is ever split with div/rem.
+        self.value_root = self.root
+        if not reduces:
+            while (self.value_root.op == "reshape" and self.value_root.inputs[0].op != "const"
+                   and id(self.value_root.inputs[0]) in self.member_ids):  # fmt: skip
+                self.value_root = self.value_root.inputs[0]
+            self.space = self.value_root.shape
         self.reduces = reduces
         self.row_shapes = {reduced_shape(self.space, self.axes, True),
                            reduced_shape(self.space, self.axes, False)}  # fmt: skip
@@ -115,8 +150,11 @@ class KernelBuilder:
         for n in [*self.members, *self.args]:
             check_compiled(n.dtype)
         for m in self.members:
-            if not (is_view(m.op) or m.op in EMITTERS or m.op in REDUCERS):
+            if not (is_view(m.op) or m.op in EMITTERS or m.op in REDUCERS or m.op in WINDOW_OPS):
                 raise Unsupported(f"op {m.op!r} has no LLVM emitter")
+        problem = check_fold(self.members)
+        if problem is not None:
+            raise Unsupported(problem)
 
     # ------------------------------------------------------------------ driver
     def build(self, module: ir.Module | None = None) -> KernelSource:
@@ -138,7 +176,9 @@ class KernelBuilder:
         self.column = (len(self.reduces) == 1 and self.reduces[0] is self.root
                        and bool(self.axes) and len(self.space) - 1 not in self.axes)  # fmt: skip
         try:
-            if self.column:
+            if self.root.op == "fold":
+                self._fold_outer = emit_fold(self, fn)
+            elif self.column:
                 self._emit_column(fn)
             else:
                 self._emit_body(fn, kept)
@@ -149,7 +189,9 @@ class KernelBuilder:
             if not own:
                 del self.module.globals[fn.name]
             raise
-        if self.column:
+        if self.root.op == "fold":
+            outer = self._fold_outer
+        elif self.column:
             outer = self.space[0] if 0 not in self.axes else 1
         else:
             outer = self.space[kept[0]] if kept else 1
@@ -234,8 +276,9 @@ class KernelBuilder:
             idx = self._row_index(self.root.shape, outer)
             self._store(self.root, self.eval(self.root, idx, {}), idx)
         else:
+            root = self.value_root
             self._inner_loops(
-                outer, lambda full: self._store(self.root, self.eval(self.root, full, {}), full)
+                outer, lambda full: self._store(root, self.eval(root, full, {}), full)
             )
 
     def _reduce_phase(self, r: Node, outer) -> None:
@@ -280,6 +323,8 @@ class KernelBuilder:
             value = self._load(n, idx)
         elif id(n) in self.accs:
             value = self.accs[id(n)]  # a reduction, read at the current row
+        elif n.op == "windows":
+            value = eval_windows(self, n, idx, memo)
         elif is_view(n.op):
             value = self.eval(n.inputs[0], self._view_index(n, idx), memo)
         else:
@@ -310,16 +355,22 @@ class KernelBuilder:
         return [0 if d == 1 else idx[lead + k] for k, d in enumerate(src)]
 
     def _reshape_index(self, n: Node, idx: Index) -> Index:
+        """Row-major reshapes split or merge runs of adjacent axes (see
+        :func:`reshape_runs`). Splitting one axis into several is a sum of products, with no
+        division; only a merge (one index into several axes) needs ``div``/``rem``."""
         src = n.inputs[0].shape
-        if [d for d in src if d != 1] == [d for d in n.shape if d != 1]:
-            big = iter(i for i, d in zip(idx, n.shape, strict=True) if d != 1)
-            return [0 if d == 1 else next(big) for d in src]
-        flat = 0
-        for i, s in zip(idx, strides(n.shape), strict=True):
-            flat = self.iadd(flat, self.imul(i, s))
-        out = []
-        for d, s in zip(src, strides(src), strict=True):
-            out.append(0 if d == 1 else self.irem(self.idiv(flat, s), d))
+        runs = reshape_runs(src, n.shape)
+        if runs is None:  # an empty tensor: nothing is read
+            return [0] * len(src)
+        out: Index = [0] * len(src)
+        for src_axes, dst_axes in runs:
+            flat = 0
+            for d, s in zip(dst_axes, strides([n.shape[d] for d in dst_axes]), strict=True):
+                flat = self.iadd(flat, self.imul(idx[d], s))
+            sizes = [src[d] for d in src_axes]
+            for k, (d, s) in enumerate(zip(src_axes, strides(sizes), strict=True)):
+                part = self.idiv(flat, s)
+                out[d] = part if k == 0 else self.irem(part, sizes[k])
         return out
 
     # ------------------------------------------------------------ memory

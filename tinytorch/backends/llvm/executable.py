@@ -22,6 +22,7 @@ from tinytorch.backends.base import Executable, Hook, run_numpy_node
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
+from tinytorch.backends.llvm.windows import plan_inlined
 from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
@@ -128,7 +129,8 @@ class LLVMExecutable(Executable):
         self.steps: list[tuple] = []
         self.fallbacks: list[str] = []
         units = _units(graph)
-        fused = [u for u in units if len(u) > 1 or "group" in u[0].meta]
+        own = plan_inlined(graph)  # fold, and windows chains a NumPy step reads
+        fused = [u for u in units if len(u) > 1 or "group" in u[0].meta or id(u[0]) in own]
         kernels = dict(zip(map(id, fused), kernel_cache.get_many(fused), strict=True))
         for unit in units:
             if id(unit) in kernels:
@@ -149,14 +151,14 @@ class LLVMExecutable(Executable):
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
 
     def _drop_unread_constants(self) -> None:
-        """Constants and views are inlined into the kernels that read them; keep a NumPy step
-        for one only while a NumPy step still reads it or it is returned (repeat: dropping
-        a view can leave the view it reads unread)."""
+        """Constants, views and ``windows`` are inlined into the kernels that read them; keep
+        a NumPy step for one only while a NumPy step still reads it or it is returned
+        (repeat: dropping a view can leave the view it reads unread)."""
         while True:
             read = {p for step in self.steps for p in step[3]}
             read |= {self.position[id(o)] for o in self.graph.outputs}
             kept = [s for s in self.steps if not (
-                s[0] == "numpy" and (s[1].op == "const" or is_view(s[1].op))
+                s[0] == "numpy" and (s[1].op in ("const", "windows") or is_view(s[1].op))
                 and s[2] not in read)]  # fmt: skip
             if len(kept) == len(self.steps):
                 return
