@@ -14,7 +14,7 @@ runs them as copies. On this backend neither needs a copy:
   padded position is a ``select`` of ``pad_value`` (``-inf`` for max pooling, ``0`` for
   convolution) after an in-bounds load; without padding no check is emitted at all.
 * **fold is a kernel of its own** (:func:`emit_fold`): per image ``n`` (the axis threads
-  split, since images never overlap) it zeroes the gradient, then for every kernel offset
+  split, since images never overlap) it zeroes the gradient, then per channel and kernel offset
   ``(a, b)`` adds the window gradients onto the shifted, strided pixels they came from. The
   loop bounds skip windows that fall on the padding, so the inner loop has no branch and,
   for stride 1, vectorizes. The window gradients are read through their views: a conv's
@@ -131,10 +131,11 @@ def emit_fold(cg, fn: ir.Function) -> int:
     cg.out_ptr, cg.arg_ptrs, cg.accs = fn.args[2], list(fn.args[3:]), {}
     zero = const(0, root.dtype)
 
-    def plane(image, channel):
-        cg.loop(0, height, lambda y: cg.loop(
-            0, width, lambda x: cg._store(root, zero, [image, channel, y, x])))  # fmt: skip
+    def clear(image):  # the whole image first: a stray write would show in a test
+        cg.loop(0, channels, lambda c: cg.loop(0, height, lambda y: cg.loop(
+            0, width, lambda x: cg._store(root, zero, [image, c, y, x]))))  # fmt: skip
 
+    def plane(image, channel):
         def offset(a, b):
             i_lo, i_hi = _first_last(cg, a, ph, sh, height, out_h)
             j_lo, j_hi = _first_last(cg, b, pw, sw, width, out_w)
@@ -142,17 +143,19 @@ def emit_fold(cg, fn: ir.Function) -> int:
             def add(i, j):
                 y = cg.iadd(cg.iadd(cg.imul(i, sh), a), -ph)
                 x = cg.iadd(cg.iadd(cg.imul(j, sw), b), -pw)
-                at = [image, channel, y, x]
-                address = cg._address(cg.out_ptr, root.shape, at)
+                address = cg._address(cg.out_ptr, root.shape, [image, channel, y, x])
                 value = cg.eval(g, [a, b, image, channel, i, j], {})
-                total = cg.b.fadd(cg.b.load(address), value)
-                cg.b.store(total, address)
+                cg.b.store(cg.b.fadd(cg.b.load(address), value), address)
 
             cg.loop(i_lo, i_hi, lambda i: cg.loop(j_lo, j_hi, lambda j: add(i, j)))
 
         cg.loop(0, kh, lambda a: cg.loop(0, kw, lambda b: offset(a, b)))
 
-    cg.loop(fn.args[0], fn.args[1], lambda image: cg.loop(0, channels, lambda c: plane(image, c)))
+    def image(n):
+        clear(n)
+        cg.loop(0, channels, lambda c: plane(n, c))
+
+    cg.loop(fn.args[0], fn.args[1], image)
     cg.b.ret_void()
     return images
 
