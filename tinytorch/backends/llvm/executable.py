@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, run_numpy_node
+from tinytorch.backends.llvm.buffers import buffer_pool
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
@@ -211,7 +212,7 @@ class LLVMExecutable(Executable):
             start = time.perf_counter() if hook is not None else 0.0
             if step[0] == "kernel":
                 _, kernel, out_slot, args, members, shape, dtype, work = step
-                out = np.empty(shape, dtype=dtype)
+                out = buffer_pool.take(shape, dtype)
                 # Kernels assume row-major buffers; `alive` holds any contiguous copy made
                 # here until the call returns (a pointer alone does not keep memory alive).
                 alive = [values[a] for a in args]
@@ -219,7 +220,7 @@ class LLVMExecutable(Executable):
                 pointers = [out.ctypes.data, *(x.ctypes.data for x in alive)]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)
                 del alive
-                values[out_slot] = out
+                values[out_slot], out = out, None
                 if hook is not None:
                     hook(members, time.perf_counter() - start, kernel.name)
             else:
@@ -227,5 +228,7 @@ class LLVMExecutable(Executable):
                 values[out_slot] = run_numpy_node(node, fn, [values[a] for a in args])
                 if hook is not None:
                     hook((node,), time.perf_counter() - start, node.op)
-            for p in frees:
-                values[p] = None
+            for p in frees:  # a buffer nobody else holds is recycled for a later kernel
+                array, values[p] = values[p], None
+                buffer_pool.give(array)
+                del array
