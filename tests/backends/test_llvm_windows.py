@@ -9,7 +9,7 @@ the kernels that read it and ``fold`` (its gradient) is a kernel of its own.
   im2col matrix is written by one kernel;
 * reshapes inside kernels split an index without division (``reshape_runs``), checked
   against NumPy's own reshape;
-* ``fold`` split over two threads gives the same bits as one;
+* ``fold`` and max pooling split the batch over two threads: the same bits as one;
 * BLAS threads: ``TINYTORCH_THREADS`` caps NumPy's OpenBLAS (skipped without OpenBLAS).
 """
 
@@ -194,16 +194,24 @@ def test_reshape_runs_pair_axes_of_equal_size():
 
 
 # ------------------------------------------------------------------------ threads
-def test_fold_split_over_two_threads_gives_identical_bits(monkeypatch):
+def test_conv_and_pooling_split_over_two_threads_give_identical_bits(monkeypatch):
+    """fold and pooling's max over the window axes split the batch axis among threads."""
     monkeypatch.setattr(llvm_executable, "PARALLEL_MIN_ELEMENTS", 1)
     rng = np.random.default_rng(8)
     x = rng.standard_normal((4, 3, 9, 9)).astype(np.float32)
     w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+
+    def layer(x, w, b):
+        return max_pool2d(conv2d(x, w, b, (1, 1), (1, 1)), (2, 2), (2, 2), (0, 0))
+
+    pooled = layer(*(Tensor(a) for a in (x, w, w[:, 0, 0, 0])))
+    steps = compile_plan(Capture([pooled._node]), "llvm").executable.steps
+    (pool,) = [s[1] for s in steps if s[0] == "kernel" and s[4][-1].op == "max"]
+    assert pool.source.outer == 4  # the batch: threads get whole images
     results = {}
     for threads in (1, 2):
         monkeypatch.setenv("TINYTORCH_THREADS", str(threads))
-        results[threads] = forward_and_grads("llvm", _conv((1, 1), (1, 1)), [x, w, w[:, 0, 0, 0]],
-                                             seed=9)  # fmt: skip
+        results[threads] = forward_and_grads("llvm", layer, [x, w, w[:, 0, 0, 0]], seed=9)
     for one, two in zip(results[1], results[2], strict=True):
         np.testing.assert_array_equal(one, two)
 

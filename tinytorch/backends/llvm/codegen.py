@@ -170,6 +170,9 @@ class KernelBuilder:
             a.add_attribute("noalias")
         self.fn = fn
         kept = [d for d in range(len(self.space)) if d not in self.axes]
+        # Size-1 axes get no loop (their index is 0), so threads split a real axis.
+        ones = {d: 0 for d in kept if self.space[d] == 1}
+        kept = [d for d in kept if d not in ones]
         # A reduction whose innermost axis is kept (a "column" reduction: the bias gradient
         # summed over the batch, pooling over leading window axes) walks memory in order
         # and accumulates into the output, so the inner loop is contiguous and vectorizes.
@@ -181,7 +184,7 @@ class KernelBuilder:
             elif self.column:
                 self._emit_column(fn)
             else:
-                self._emit_body(fn, kept)
+                self._emit_body(fn, kept, ones)
         except Exception:
             # An op found unsupported half-way (integer pow) leaves a function without its
             # last blocks; in a module shared with other kernels that would make the whole
@@ -192,13 +195,14 @@ class KernelBuilder:
         if self.root.op == "fold":
             outer = self._fold_outer
         elif self.column:
-            outer = self.space[0] if 0 not in self.axes else 1
+            first = [d for d in range(len(self.space)) if d not in self.axes]
+            outer = self.space[first[0]] if first else 1
         else:
             outer = self.space[kept[0]] if kept else 1
         text = finish_ir(str(self.module), [self.name]) if own else ""
         return KernelSource(self.name, text, self.args, outer)
 
-    def _emit_body(self, fn: ir.Function, kept: list[int]) -> None:
+    def _emit_body(self, fn: ir.Function, kept: list[int], ones: dict[int, int]) -> None:
         """The entry block, the loops over the kept axes and the row body, the return."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
@@ -210,14 +214,15 @@ class KernelBuilder:
         self.accs: dict[int, ir.Value] = {}
         start, stop = fn.args[0], fn.args[1]
         if kept:
-            self._outer_loops(kept, 0, {}, start, stop)
+            self._outer_loops(kept, 0, ones, start, stop)
         else:
-            self._row_body({})
+            self._row_body(ones)
         self.b.ret_void()
 
     def _emit_column(self, fn: ir.Function) -> None:
         """out = init; then for every element of the space, in memory order,
-        out[row] = combine(out[row], x[element]). Threads split axis 0 when it is kept."""
+        out[row] = combine(out[row], x[element]). Threads split the first kept axis (rows of
+        different threads never meet: pooling's windows axes come first, the batch after)."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
         self.math = MathLib(self.module, self.b)
@@ -226,15 +231,15 @@ class KernelBuilder:
         self.accs = {}
         root, x = self.root, self.root.inputs[0]
         start, stop = fn.args[0], fn.args[1]
-        split = 0 not in self.axes
         kept = [d for d in range(len(self.space)) if d not in self.axes]
+        split = kept[0] if kept else None
 
         def nest(axes, k, fixed, body):
             if k == len(axes):
                 body(fixed)
                 return
             d = axes[k]
-            lo, hi = (start, stop) if (d == 0 and split) else (0, self.space[d])
+            lo, hi = (start, stop) if d == split else (0, self.space[d])
             self.loop(lo, hi, lambda i: nest(axes, k + 1, {**fixed, d: i}, body))
 
         def init(fixed):

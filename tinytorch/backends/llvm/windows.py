@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from llvmlite import ir
 
 from tinytorch.backends.llvm.group import is_inlined
-from tinytorch.backends.llvm.lltypes import I64, const
+from tinytorch.backends.llvm.lltypes import COMPILED_DTYPES, I64, const
 from tinytorch.backends.llvm.mathlib import MathLib
 from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
@@ -40,6 +40,8 @@ from tinytorch.ir.node import Node
 
 #: Ops this module lowers, beyond the elementwise/reduction tables of ``lowering.py``.
 WINDOW_OPS = frozenset({"windows", "fold"})
+#: The dtypes a ``fold`` kernel accumulates in (gradients are float).
+FOLD_DTYPES = ("float32", "float64")
 
 
 # ------------------------------------------------------------------ plan building
@@ -55,9 +57,10 @@ def plan_inlined(graph: Graph) -> set[int]:
     wanted: set[int] = set()
     for n in graph.nodes:
         if n.op == "fold" and "group" not in n.meta:
-            wanted.add(id(n))
+            if n.dtype in FOLD_DTYPES:  # others stay NumPy steps, as before
+                wanted.add(id(n))
             continue
-        if not is_inlined(n):
+        if not is_inlined(n) or n.dtype not in COMPILED_DTYPES:
             continue
         if n.op == "windows" or any(id(i) in chain for i in n.inputs):
             numpy_reader = any(
@@ -167,7 +170,7 @@ def check_fold(members: Sequence[Node]) -> str | None:
     if any(m.op == "fold" for m in members[:-1]):
         return "fold is compiled only as the root of its own kernel"
     if root.op == "fold":
-        if root.dtype not in ("float32", "float64"):
+        if root.dtype not in FOLD_DTYPES:
             return f"fold of {root.dtype}"
         if not all(is_view(m.op) or m.op == "windows" for m in members[:-1]):
             return "fold reads only views in its kernel"
