@@ -54,6 +54,10 @@ from tinytorch.ir.shapes import reduced_shape
 
 Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
 
+# A column reduction keeps at least this many rows inside its reduced loops (see
+# ``KernelBuilder._emit_column``): a few vectors' worth, so the inner loop vectorizes.
+COLUMN_BLOCK = 128
+
 
 @dataclass
 class KernelSource:
@@ -195,8 +199,7 @@ class KernelBuilder:
         if self.root.op == "fold":
             outer = self._fold_outer
         elif self.column:
-            first = [d for d in range(len(self.space)) if d not in self.axes]
-            outer = self.space[first[0]] if first else 1
+            outer = self.space[self._column_split] if self._column_split is not None else 1
         else:
             outer = self.space[kept[0]] if kept else 1
         text = finish_ir(str(self.module), [self.name]) if own else ""
@@ -221,8 +224,15 @@ class KernelBuilder:
 
     def _emit_column(self, fn: ir.Function) -> None:
         """out = init; then for every element of the space, in memory order,
-        out[row] = combine(out[row], x[element]). Threads split the first kept axis (rows of
-        different threads never meet: pooling's windows axes come first, the batch after)."""
+        out[row] = combine(out[row], x[element]).
+
+        Blocked: the innermost kept axes after the last reduced one (at least
+        ``COLUMN_BLOCK`` rows, when there are that many) stay inside the reduced loops,
+        contiguous and vectorized; the other kept axes move outside them, so a block of rows
+        is initialized, accumulated and finished while it is in cache (max pooling of
+        ``(kh, kw, N, C, OH, OW)`` runs per image and channel, not ``kh*kw`` passes over
+        everything). Each row still combines its elements in memory order. Threads split the
+        outermost kept axis (rows of different threads never meet)."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
         self.math = MathLib(self.module, self.b)
@@ -232,7 +242,17 @@ class KernelBuilder:
         root, x = self.root, self.root.inputs[0]
         start, stop = fn.args[0], fn.args[1]
         kept = [d for d in range(len(self.space)) if d not in self.axes]
-        split = kept[0] if kept else None
+        reduced = sorted(self.axes)
+        inner: list[int] = []
+        rows = 1
+        for d in reversed([d for d in kept if d > reduced[-1]]):
+            if rows >= COLUMN_BLOCK:
+                break
+            inner.insert(0, d)
+            rows *= self.space[d]
+        outer = [d for d in kept if d not in inner]
+        split = (outer or inner or [None])[0]
+        self._column_split = split
 
         def nest(axes, k, fixed, body):
             if k == len(axes):
@@ -256,8 +276,11 @@ class KernelBuilder:
             out = REDUCERS[root.op].combine(self, acc, v, root.dtype)
             self._store(root, out, self._row_index(root.shape, fixed))
 
-        nest(kept, 0, {}, init)
-        nest(list(range(len(self.space))), 0, {}, accumulate)
+        def block(fixed):
+            nest(inner, 0, fixed, init)
+            nest([*reduced, *inner], 0, fixed, accumulate)
+
+        nest(outer, 0, {}, block)
         self.b.ret_void()
 
     def _outer_loops(self, kept, k, fixed, start, stop):
