@@ -173,6 +173,20 @@ def test_pooling_reads_the_conv_output_and_im2col_is_one_kernel():
     np.testing.assert_allclose(plan.executable.run(inputs, None)[0], want, rtol=1e-5)
 
 
+def test_the_fusion_report_on_llvm_says_what_became_of_windows_and_fold():
+    x = Tensor(np.random.default_rng(6).random((2, 3, 8, 8)).astype(np.float32),
+               requires_grad=True)  # fmt: skip
+    pooled = max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    pooled.sum().backward()
+    with tinytorch.backend("llvm"):
+        report = tinytorch.fusion_report(x.grad)
+    rows = [line for line in report.splitlines() if line.lstrip().startswith("%")]
+    (windows_row,) = [line for line in rows if line.split()[1] == "windows"]
+    assert "llvm: index arithmetic in the kernels that read it" in windows_row
+    (fold_row,) = [line for line in rows if line.split()[1] == "fold"]
+    assert "llvm: a kernel of its own" in fold_row
+
+
 # ---------------------------------------------------------------------- reshapes
 @pytest.mark.parametrize(
     "src, dst",

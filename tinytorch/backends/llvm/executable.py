@@ -23,7 +23,7 @@ from tinytorch.backends.llvm.buffers import buffer_pool
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
-from tinytorch.backends.llvm.windows import plan_inlined
+from tinytorch.backends.llvm.windows import note_plan, plan_inlined
 from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
@@ -148,6 +148,7 @@ class LLVMExecutable(Executable):
                 ins = [self.position[id(i)] for i in n.inputs]
                 self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
         self._drop_unread_constants()
+        note_plan(graph, self.steps, own)
         self._plan_frees()
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
 

@@ -74,6 +74,22 @@ def plan_inlined(graph: Graph) -> set[int]:
     return wanted
 
 
+def note_plan(graph: Graph, steps: Sequence[tuple], own: set[int]) -> None:
+    """Say in each node's fusion reason (``tinytorch.fusion_report`` on llvm) what became of
+    it: a ``windows`` node no step computes is index arithmetic inside its readers; a node
+    of ``own`` that a kernel computes is a kernel of its own."""
+    numpy_nodes = {id(s[1]) for s in steps if s[0] == "numpy"}
+    kernel_roots = {id(s[4][-1]) for s in steps if s[0] == "kernel"}
+    for n in graph.nodes:
+        if n.op == "windows" and id(n) not in numpy_nodes and id(n) not in kernel_roots:
+            note = "llvm: index arithmetic in the kernels that read it, no copy"
+        elif id(n) in own and id(n) in kernel_roots:
+            note = "llvm: a kernel of its own"
+        else:
+            continue
+        n.meta["fusion"] = f"{n.meta.get('fusion', '')}; {note}"
+
+
 # ------------------------------------------------------------------- windows
 def _geometry(n: Node) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
     return n.attrs["kernel"], n.attrs["stride"], n.attrs["padding"]
