@@ -1,10 +1,13 @@
 """Running a fused graph: compiled kernels for fused groups, NumPy for everything else.
 
 The plan is a list of steps in a topological order of *kernels* (a fused group is one step).
-Matmul runs as NumPy's BLAS call; gather, concat and other opaque ops, views and any group
-the code generator cannot compile run their registry NumPy kernels (the fusion report notes
-every such fallback). Every step reports to the profiling hook; a kernel reports all its
-member nodes, so time is attributed back to the user's lines.
+Matmul runs as NumPy's BLAS call; ``fold`` and an im2col matrix a NumPy step reads are
+kernels of their own, and ``windows`` is inlined into its readers (``windows.py``); gather,
+concat and other opaque ops, views and any group the code generator cannot compile run their
+registry NumPy kernels (the fusion report notes every such fallback). Kernels write into
+buffers recycled from earlier steps and runs when possible (``buffers.py``). Every step
+reports to the profiling hook; a kernel reports all its member nodes, so time is attributed
+back to the user's lines.
 """
 
 from __future__ import annotations
