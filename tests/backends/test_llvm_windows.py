@@ -38,6 +38,7 @@ GEOMETRIES = [
     pytest.param((1, 2, 1, 3), (5, 3), (3, 1), (2, 1), id="kernel-rows-all-padding-stride3"),
     pytest.param((2, 4, 13, 13), (2, 2), (2, 2), (0, 0), id="2x2-stride2-odd"),
     pytest.param((1, 1, 6, 6), (3, 3), (4, 4), (0, 0), id="stride-gt-kernel"),
+    pytest.param((2, 2, 7, 10), (2, 3), (2, 3), (0, 0), id="tiles-2x3-leftover-row"),
 ]
 
 

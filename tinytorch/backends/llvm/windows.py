@@ -17,8 +17,10 @@ runs them as copies. On this backend neither needs a copy:
   split, since images never overlap) it zeroes the gradient, then per channel and kernel offset
   ``(a, b)`` adds the window gradients onto the shifted, strided pixels they came from. The
   loop bounds skip windows that fall on the padding, so the inner loop has no branch and,
-  for stride 1, vectorizes. The window gradients are read through their views: a conv's
-  input gradient reads the ``W^T @ dout`` matmul output directly, with no permute copy.
+  for stride 1, vectorizes. Pooling's usual tiling (stride = kernel, no padding) gives each
+  pixel one value: it is stored, row by row, with the kernel's columns unrolled. The window
+  gradients are read through their views: a conv's input gradient reads the ``W^T @ dout``
+  matmul output directly, with no permute copy.
 
 Which nodes become what is decided when a plan is built (:func:`plan_inlined`): a
 ``windows`` node and the views over it are inlined into every kernel that reads them; a
@@ -170,9 +172,23 @@ def emit_fold(cg, fn: ir.Function) -> int:
 
         cg.loop(0, kh, lambda a: cg.loop(0, kw, lambda b: offset(a, b)))
 
+    def tiles(image, channel):  # stride == kernel, no padding: each pixel gets one value
+        def row(i, a):
+            def put(j):
+                for b in range(kw):  # unrolled: kw interleaved stores, contiguous in x
+                    at = [image, channel, cg.iadd(cg.imul(i, sh), a), cg.iadd(cg.imul(j, sw), b)]
+                    value = cg.eval(g, [a, b, image, channel, i, j], {})
+                    cg.b.store(value, cg._address(cg.out_ptr, root.shape, at))
+
+            cg.loop(0, out_w, put)
+
+        cg.loop(0, out_h, lambda i: cg.loop(0, kh, lambda a: row(i, a)))
+
+    tiled = (sh, sw) == (kh, kw) and (ph, pw) == (0, 0)
+
     def image(n):
         clear(n)
-        cg.loop(0, channels, lambda c: plane(n, c))
+        cg.loop(0, channels, lambda c: (tiles if tiled else plane)(n, c))
 
     cg.loop(fn.args[0], fn.args[1], image)
     cg.b.ret_void()
