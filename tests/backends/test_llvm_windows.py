@@ -15,6 +15,8 @@ the kernels that read it and ``fold`` (its gradient) is a kernel of its own.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -186,6 +188,29 @@ def test_the_fusion_report_on_llvm_says_what_became_of_windows_and_fold():
     assert "llvm: index arithmetic in the kernels that read it" in windows_row
     (fold_row,) = [line for line in rows if line.split()[1] == "fold"]
     assert "llvm: a kernel of its own" in fold_row
+
+
+@pytest.mark.parametrize(
+    "shape, axes",
+    [((2, 2, 3, 40), (0, 1)), ((3, 50), (0,)), ((4, 5, 33), (1,)), ((2, 8, 17), (0, 1))],
+)
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_few_element_reductions_off_the_last_axis_equal_numpy(shape, axes, op):
+    """Up to 16 reduced elements per row, none on the last axis: the reduced loops are
+    unrolled and the kernel vectorizes across rows (max pooling's case)."""
+    x = np.random.default_rng(10).standard_normal(shape).astype(np.float32)
+    with tinytorch.backend("llvm"):
+        got = getattr(Tensor(x) * 1.0, op)(axis=axes).numpy()
+    np.testing.assert_allclose(got, getattr(np, op)(x, axis=axes), rtol=1e-5, atol=1e-6)
+
+
+def test_max_pooling_forward_and_backward_kernels_are_vector_code():
+    x = Tensor(np.random.default_rng(11).random((4, 8, 26, 26)).astype(np.float32),
+               requires_grad=True)  # fmt: skip
+    max_pool2d(x, (2, 2), (2, 2), (0, 0)).sum().backward()
+    steps = compile_plan(Capture([x.grad._node]), "llvm").executable.steps
+    kernels = [s[1] for s in steps if s[0] == "kernel"]
+    assert kernels and all(re.search(r"<(8|16) x float>", k.optimized_ir()) for k in kernels)
 
 
 # ---------------------------------------------------------------------- reshapes

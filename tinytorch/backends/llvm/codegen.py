@@ -57,6 +57,9 @@ Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
 # A column reduction keeps at least this many rows inside its reduced loops (see
 # ``KernelBuilder._emit_column``): a few vectors' worth, so the inner loop vectorizes.
 COLUMN_BLOCK = 128
+# Reduced loops with at most this many elements per row, none on the innermost axis, are
+# unrolled (see ``KernelBuilder.__init__``).
+UNROLL_REDUCED = 16
 
 
 @dataclass
@@ -149,6 +152,14 @@ class KernelBuilder:
         self.reduces = reduces
         self.row_shapes = {reduced_shape(self.space, self.axes, True),
                            reduced_shape(self.space, self.axes, False)}  # fmt: skip
+        # A few reduced elements per row, none on the innermost axis (max pooling's gradient
+        # over its 2x2 window axes): the reduced loops are unrolled, so the innermost kept
+        # axis is the inner loop and vectorizes across rows.
+        extent = 1
+        for a in self.axes:
+            extent *= self.space[a]
+        self.unroll_reduced = (bool(self.axes) and len(self.space) - 1 not in self.axes
+                               and extent <= UNROLL_REDUCED)  # fmt: skip
         self.args = group_args(self.members)
         self.arg_index = {id(a): k for k, a in enumerate(self.args)}
         for n in [*self.members, *self.args]:
@@ -181,7 +192,8 @@ class KernelBuilder:
         # summed over the batch, pooling over leading window axes) walks memory in order
         # and accumulates into the output, so the inner loop is contiguous and vectorizes.
         self.column = (len(self.reduces) == 1 and self.reduces[0] is self.root
-                       and bool(self.axes) and len(self.space) - 1 not in self.axes)  # fmt: skip
+                       and bool(self.axes) and len(self.space) - 1 not in self.axes
+                       and not self.unroll_reduced)  # fmt: skip
         try:
             if self.root.op == "fold":
                 self._fold_outer = emit_fold(self, fn)
@@ -331,7 +343,11 @@ class KernelBuilder:
             if k == len(axes):
                 body_fn([fixed[d] for d in range(len(self.space))])
                 return
-            self.loop(0, self.space[axes[k]], lambda i: nest(k + 1, {**fixed, axes[k]: i}))
+            if self.unroll_reduced:
+                for i in range(self.space[axes[k]]):
+                    nest(k + 1, {**fixed, axes[k]: i})
+            else:
+                self.loop(0, self.space[axes[k]], lambda i: nest(k + 1, {**fixed, axes[k]: i}))
 
         nest(0, dict(outer))
 
