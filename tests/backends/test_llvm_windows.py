@@ -26,7 +26,7 @@ from tinytorch.backends.llvm import blas
 from tinytorch.backends.llvm import executable as llvm_executable
 from tinytorch.backends.llvm.codegen import reshape_runs
 from tinytorch.ir.graph import Capture
-from tinytorch.nn.spatial import avg_pool2d, conv2d, max_pool2d
+from tinytorch.nn.spatial import avg_pool2d, conv2d, max_pool2d, windows
 from tinytorch.runtime import compile_plan
 
 # (input shape N, C, H, W), kernel, stride, padding
@@ -103,6 +103,24 @@ def test_avg_pool_forward_and_backward_equal_numpy(backend, shape, kernel, strid
 def test_max_pool_with_ties_shares_the_gradient_as_numpy_does(backend):
     x = np.zeros((1, 1, 4, 4), np.float32)  # every window is a four-way tie
     assert_same(backend, _maxpool((2, 2), (1, 1), (1, 1)), [x])
+
+
+@pytest.mark.parametrize("backend", ["llvm"])
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_windows_of_integers_and_bools_equal_numpy(backend, dtype):
+    x = np.random.default_rng(12).integers(-5, 5, (2, 3, 6, 7)).astype(dtype)
+
+    def ops(t: Tensor) -> list[Tensor]:
+        w = windows(t, (2, 3), (1, 2), (1, 1), 0.0)
+        return [w.max(axis=(0, 1)), w.min(axis=(0, 1)), w.permute(3, 0, 1, 2, 4, 5)]
+
+    results = {}
+    for name in (backend, "numpy"):
+        with tinytorch.backend(name):
+            results[name] = [t.numpy() for t in ops(Tensor(x))]
+    for got, want in zip(results[backend], results["numpy"], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("backend", ["llvm"])
