@@ -359,7 +359,7 @@ def w2_cnn_step(report: Report, repeat: int) -> None:
             torch.nn.Flatten(), torch.nn.Linear(400, 10),
         )  # fmt: skip
     training_step_rows(report, "W2", fresh, peer, (xb, yb), 0.01, repeat * 2, (1.0, 1.5),
-                       "windows/fold run as NumPy kernels (not fused yet)")  # fmt: skip
+                       "windows is index arithmetic in kernels, fold an llvm kernel")  # fmt: skip
 
 
 def w3_gpt_step(report: Report, repeat: int) -> None:

@@ -10,7 +10,8 @@ the first four in settable flags with context managers (``tinytorch.runtime.conf
 | TINYTORCH_DUMP           | folder: write the graph after every pass of every plan      |
 | TINYTORCH_EAGER          | ``1``: realize after every op (bisecting a bug)             |
 | TINYTORCH_DEBUG          | ``1``: a line per compiled plan; ``2``: also per kernel run  |
-| TINYTORCH_THREADS        | threads for one large llvm kernel (default: all cores)      |
+| TINYTORCH_THREADS        | threads for one large llvm kernel (default: all cores); set,|
+|                          | it also caps NumPy's BLAS threads (llvm backend)            |
 | TINYTORCH_PROGRESS       | ``bar`` / ``plain``: force the progress bar's style         |
 | TINYTORCH_DATA_DIR       | folder holding downloaded datasets (``<dir>/mnist`` ...)    |
 | TINYTORCH_CACHE_DIR      | tinytorch's cache folder (default ``~/.cache/tinytorch``)   |
@@ -27,7 +28,7 @@ VARIABLES: dict[str, str] = {
     "TINYTORCH_DUMP": "graph dump folder",
     "TINYTORCH_EAGER": "realize after every op",
     "TINYTORCH_DEBUG": "debug print level",
-    "TINYTORCH_THREADS": "threads per large llvm kernel",
+    "TINYTORCH_THREADS": "threads per large llvm kernel (and BLAS, when set)",
     "TINYTORCH_PROGRESS": "progress bar style",
     "TINYTORCH_DATA_DIR": "dataset folder",
     "TINYTORCH_CACHE_DIR": "cache folder",

@@ -9,7 +9,9 @@ How a graph becomes machine code, module by module:
 * ``codegen.py``    — a group's loops, index arithmetic, loads and stores: one kernel;
 * ``jit.py``        — LLVM IR text in, optimized machine code out;
 * ``kernels.py``    — compiled kernels, cached by structure;
-* ``executable.py`` — a compiled plan: kernels for fused groups, NumPy for everything else.
+* ``windows.py``    — sliding windows: ``windows`` as index arithmetic, ``fold`` as a kernel;
+* ``executable.py`` — a compiled plan: kernels for fused groups, NumPy for everything else;
+* ``blas.py``       — how many threads NumPy's BLAS may use (``TINYTORCH_THREADS`` caps it).
 
 This package is imported only when the llvm backend is first used (see
 ``tinytorch/backends/__init__.py``), so a NumPy-only program never loads llvmlite.
@@ -18,6 +20,7 @@ This package is imported only when the llvm backend is first used (see
 from __future__ import annotations
 
 from tinytorch.backends.base import Backend, Executable
+from tinytorch.backends.llvm.blas import apply_thread_flag
 from tinytorch.backends.llvm.executable import LLVMExecutable
 from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.ir.graph import Graph
@@ -27,6 +30,7 @@ class LLVMBackend(Backend):
     name = "llvm"
 
     def compile(self, graph: Graph) -> Executable:
+        apply_thread_flag()  # TINYTORCH_THREADS=n: BLAS uses n threads too
         return LLVMExecutable(graph)
 
     def config(self) -> tuple:

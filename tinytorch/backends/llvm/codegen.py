@@ -47,12 +47,20 @@ from tinytorch.backends.llvm.lltypes import (
 )
 from tinytorch.backends.llvm.lowering import EMITTERS, REDUCERS
 from tinytorch.backends.llvm.mathlib import MathLib
+from tinytorch.backends.llvm.windows import WINDOW_OPS, check_fold, emit_fold, eval_windows
 from tinytorch.ir.dtypes import is_bool
 from tinytorch.ir.families import is_reduction, is_view
 from tinytorch.ir.node import Node
 from tinytorch.ir.shapes import reduced_shape
 
 Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
+
+# A column reduction keeps at least this many rows inside its reduced loops (see
+# ``KernelBuilder._emit_column``): a few vectors' worth, so the inner loop vectorizes.
+COLUMN_BLOCK = 128
+# Reduced loops with at most this many elements per row, none on the innermost axis, are
+# unrolled (see ``KernelBuilder.__init__``).
+UNROLL_REDUCED = 16
 
 
 @dataclass
@@ -102,6 +110,31 @@ def accumulator_dtype(reduction: Node) -> str:
     return reduction.dtype
 
 
+def reshape_runs(
+    src: Sequence[int], dst: Sequence[int]
+) -> list[tuple[list[int], list[int]]] | None:
+    """Pair the axes of a row-major reshape ``src -> dst`` into runs of equal size:
+    ``(8, 43264) -> (8, 64, 26, 26)`` is ``[([0], [0]), ([1], [1, 2, 3])]``. Size-1 axes are
+    left out (their index is 0). None when a size is 0."""
+    if 0 in src or 0 in dst:
+        return None
+    a = [d for d, size in enumerate(src) if size != 1]
+    b = [d for d, size in enumerate(dst) if size != 1]
+    runs, i, j = [], 0, 0
+    while i < len(a):
+        run_a, run_b, pa, pb = [a[i]], [b[j]], src[a[i]], dst[b[j]]
+        i, j = i + 1, j + 1
+        while pa != pb:
+            if pa < pb:
+                run_a.append(a[i])
+                pa, i = pa * src[a[i]], i + 1
+            else:
+                run_b.append(b[j])
+                pb, j = pb * dst[b[j]], j + 1
+        runs.append((run_a, run_b))
+    return runs
+
+
 class KernelBuilder:
     """Generates the kernel of one fused group (its body: see ``group.kernel_body``).
 
@@ -120,16 +153,36 @@ class KernelBuilder:
             self.axes = tuple(a for a in reduces[0].attrs["axes"] if a < len(self.space))
         else:
             self.space, self.axes = self.root.shape, ()
+        # What the kernel evaluates and stores. A root that only reshapes another member is
+        # stored through that member's shape instead: the same bytes in row-major order, and
+        # the loops run over the finer axes, so no index is ever split with div/rem.
+        self.value_root = self.root
+        if not reduces:
+            while (self.value_root.op == "reshape" and self.value_root.inputs[0].op != "const"
+                   and id(self.value_root.inputs[0]) in self.member_ids):  # fmt: skip
+                self.value_root = self.value_root.inputs[0]
+            self.space = self.value_root.shape
         self.reduces = reduces
         self.row_shapes = {reduced_shape(self.space, self.axes, True),
                            reduced_shape(self.space, self.axes, False)}  # fmt: skip
+        # A few reduced elements per row, none on the innermost axis (max pooling's gradient
+        # over its 2x2 window axes): the reduced loops are unrolled, so the innermost kept
+        # axis is the inner loop and vectorizes across rows.
+        extent = 1
+        for a in self.axes:
+            extent *= self.space[a]
+        self.unroll_reduced = (bool(self.axes) and len(self.space) - 1 not in self.axes
+                               and extent <= UNROLL_REDUCED)  # fmt: skip
         self.args = group_args(self.members)
         self.arg_index = {id(a): k for k, a in enumerate(self.args)}
         for n in [*self.members, *self.args]:
             check_compiled(n.dtype)
         for m in self.members:
-            if not (is_view(m.op) or m.op in EMITTERS or m.op in REDUCERS):
+            if not (is_view(m.op) or m.op in EMITTERS or m.op in REDUCERS or m.op in WINDOW_OPS):
                 raise Unsupported(f"op {m.op!r} has no LLVM emitter")
+        problem = check_fold(self.members)
+        if problem is not None:
+            raise Unsupported(problem)
 
     # ------------------------------------------------------------------ driver
     def build(self, module: ir.Module | None = None) -> KernelSource:
@@ -145,16 +198,22 @@ class KernelBuilder:
             a.add_attribute("noalias")
         self.fn = fn
         kept = [d for d in range(len(self.space)) if d not in self.axes]
+        # Size-1 axes get no loop (their index is 0), so threads split a real axis.
+        ones = {d: 0 for d in kept if self.space[d] == 1}
+        kept = [d for d in kept if d not in ones]
         # A reduction whose innermost axis is kept (a "column" reduction: the bias gradient
         # summed over the batch, pooling over leading window axes) walks memory in order
         # and accumulates into the output, so the inner loop is contiguous and vectorizes.
         self.column = (len(self.reduces) == 1 and self.reduces[0] is self.root
-                       and bool(self.axes) and len(self.space) - 1 not in self.axes)  # fmt: skip
+                       and bool(self.axes) and len(self.space) - 1 not in self.axes
+                       and not self.unroll_reduced)  # fmt: skip
         try:
-            if self.column:
+            if self.root.op == "fold":
+                self._fold_outer = emit_fold(self, fn)
+            elif self.column:
                 self._emit_column(fn)
             else:
-                self._emit_body(fn, kept)
+                self._emit_body(fn, kept, ones)
         except Exception:
             # An op found unsupported half-way (integer pow) leaves a function without its
             # last blocks; in a module shared with other kernels that would make the whole
@@ -162,14 +221,16 @@ class KernelBuilder:
             if not own:
                 del self.module.globals[fn.name]
             raise
-        if self.column:
-            outer = self.space[0] if 0 not in self.axes else 1
+        if self.root.op == "fold":
+            outer = self._fold_outer
+        elif self.column:
+            outer = self.space[self._column_split] if self._column_split is not None else 1
         else:
             outer = self.space[kept[0]] if kept else 1
         text = finish_ir(str(self.module), [self.name]) if own else ""
         return KernelSource(self.name, text, self.args, outer)
 
-    def _emit_body(self, fn: ir.Function, kept: list[int]) -> None:
+    def _emit_body(self, fn: ir.Function, kept: list[int], ones: dict[int, int]) -> None:
         """The entry block, the loops over the kept axes and the row body, the return."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
@@ -182,14 +243,22 @@ class KernelBuilder:
         self.accs: dict[int, ir.Value] = {}
         start, stop = fn.args[0], fn.args[1]
         if kept:
-            self._outer_loops(kept, 0, {}, start, stop)
+            self._outer_loops(kept, 0, ones, start, stop)
         else:
-            self._row_body({})
+            self._row_body(ones)
         self.b.ret_void()
 
     def _emit_column(self, fn: ir.Function) -> None:
         """out = init; then for every element of the space, in memory order,
-        out[row] = combine(out[row], x[element]). Threads split axis 0 when it is kept."""
+        out[row] = combine(out[row], x[element]).
+
+        Blocked: the innermost kept axes after the last reduced one (at least
+        ``COLUMN_BLOCK`` rows, when there are that many) stay inside the reduced loops,
+        contiguous and vectorized; the other kept axes move outside them, so a block of rows
+        is initialized, accumulated and finished while it is in cache (max pooling of
+        ``(kh, kw, N, C, OH, OW)`` runs per image and channel, not ``kh*kw`` passes over
+        everything). Each row still combines its elements in memory order. Threads split the
+        outermost kept axis (rows of different threads never meet)."""
         entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(entry)
         self.math = MathLib(self.module, self.b)
@@ -198,15 +267,25 @@ class KernelBuilder:
         self.accs = {}
         root, x = self.root, self.root.inputs[0]
         start, stop = fn.args[0], fn.args[1]
-        split = 0 not in self.axes
         kept = [d for d in range(len(self.space)) if d not in self.axes]
+        reduced = sorted(self.axes)
+        inner: list[int] = []
+        rows = 1
+        for d in reversed([d for d in kept if d > reduced[-1]]):
+            if rows >= COLUMN_BLOCK:
+                break
+            inner.insert(0, d)
+            rows *= self.space[d]
+        outer = [d for d in kept if d not in inner]
+        split = (outer or inner or [None])[0]
+        self._column_split = split
 
         def nest(axes, k, fixed, body):
             if k == len(axes):
                 body(fixed)
                 return
             d = axes[k]
-            lo, hi = (start, stop) if (d == 0 and split) else (0, self.space[d])
+            lo, hi = (start, stop) if d == split else (0, self.space[d])
             self.loop(lo, hi, lambda i: nest(axes, k + 1, {**fixed, d: i}, body))
 
         def init(fixed):
@@ -223,8 +302,11 @@ class KernelBuilder:
             out = REDUCERS[root.op].combine(self, acc, v, root.dtype)
             self._store(root, out, self._row_index(root.shape, fixed))
 
-        nest(kept, 0, {}, init)
-        nest(list(range(len(self.space))), 0, {}, accumulate)
+        def block(fixed):
+            nest(inner, 0, fixed, init)
+            nest([*reduced, *inner], 0, fixed, accumulate)
+
+        nest(outer, 0, {}, block)
         self.b.ret_void()
 
     def _outer_loops(self, kept, k, fixed, start, stop):
@@ -248,8 +330,9 @@ class KernelBuilder:
             idx = self._row_index(self.root.shape, outer)
             self._store(self.root, self.eval(self.root, idx, {}), idx)
         else:
+            root = self.value_root
             self._inner_loops(
-                outer, lambda full: self._store(self.root, self.eval(self.root, full, {}), full)
+                outer, lambda full: self._store(root, self.eval(root, full, {}), full)
             )
 
     def _reduce_phase(self, r: Node, outer) -> None:
@@ -275,7 +358,11 @@ class KernelBuilder:
             if k == len(axes):
                 body_fn([fixed[d] for d in range(len(self.space))])
                 return
-            self.loop(0, self.space[axes[k]], lambda i: nest(k + 1, {**fixed, axes[k]: i}))
+            if self.unroll_reduced:
+                for i in range(self.space[axes[k]]):
+                    nest(k + 1, {**fixed, axes[k]: i})
+            else:
+                self.loop(0, self.space[axes[k]], lambda i: nest(k + 1, {**fixed, axes[k]: i}))
 
         nest(0, dict(outer))
 
@@ -308,6 +395,8 @@ class KernelBuilder:
                 memo[key] = self._load(node, ix)
             elif id(node) in self.accs:
                 memo[key] = self.accs[id(node)]  # a reduction, read at the current row
+            elif node.op == "windows":  # index arithmetic on its input (see windows.py)
+                memo[key] = eval_windows(self, node, ix, memo)
             else:
                 if is_view(node.op):
                     children = [(node.inputs[0], self._view_index(node, ix))]
@@ -339,16 +428,22 @@ class KernelBuilder:
         return [0 if d == 1 else idx[lead + k] for k, d in enumerate(src)]
 
     def _reshape_index(self, n: Node, idx: Index) -> Index:
+        """Row-major reshapes split or merge runs of adjacent axes (see
+        :func:`reshape_runs`). Splitting one axis into several is a sum of products, with no
+        division; only a merge (one index into several axes) needs ``div``/``rem``."""
         src = n.inputs[0].shape
-        if [d for d in src if d != 1] == [d for d in n.shape if d != 1]:
-            big = iter(i for i, d in zip(idx, n.shape, strict=True) if d != 1)
-            return [0 if d == 1 else next(big) for d in src]
-        flat = 0
-        for i, s in zip(idx, strides(n.shape), strict=True):
-            flat = self.iadd(flat, self.imul(i, s))
-        out = []
-        for d, s in zip(src, strides(src), strict=True):
-            out.append(0 if d == 1 else self.irem(self.idiv(flat, s), d))
+        runs = reshape_runs(src, n.shape)
+        if runs is None:  # an empty tensor: nothing is read
+            return [0] * len(src)
+        out: Index = [0] * len(src)
+        for src_axes, dst_axes in runs:
+            flat = 0
+            for d, s in zip(dst_axes, strides([n.shape[d] for d in dst_axes]), strict=True):
+                flat = self.iadd(flat, self.imul(idx[d], s))
+            sizes = [src[d] for d in src_axes]
+            for k, (d, s) in enumerate(zip(src_axes, strides(sizes), strict=True)):
+                part = self.idiv(flat, s)
+                out[d] = part if k == 0 else self.irem(part, sizes[k])
         return out
 
     # ------------------------------------------------------------ memory

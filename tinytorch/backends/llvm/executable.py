@@ -1,10 +1,13 @@
 """Running a fused graph: compiled kernels for fused groups, NumPy for everything else.
 
 The plan is a list of steps in a topological order of *kernels* (a fused group is one step).
-Matmul runs as NumPy's BLAS call; gather, concat and other opaque ops, views and any group
-the code generator cannot compile run their registry NumPy kernels (the fusion report notes
-every such fallback). Every step reports to the profiling hook; a kernel reports all its
-member nodes, so time is attributed back to the user's lines.
+Matmul runs as NumPy's BLAS call; ``fold`` and an im2col matrix a NumPy step reads are
+kernels of their own, and ``windows`` is inlined into its readers (``windows.py``); gather,
+concat and other opaque ops, views and any group the code generator cannot compile run their
+registry NumPy kernels (the fusion report notes every such fallback). Kernels write into
+buffers recycled from earlier steps and runs when possible (``buffers.py``). Every step
+reports to the profiling hook; a kernel reports all its member nodes, so time is attributed
+back to the user's lines.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, realize_error, run_numpy_node
+from tinytorch.backends.llvm.buffers import buffer_pool
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
+from tinytorch.backends.llvm.windows import note_plan, plan_inlined
 from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
 from tinytorch.ir.node import Node
@@ -151,7 +156,8 @@ class LLVMExecutable(Executable):
         self.steps: list[tuple] = []
         self.fallbacks: list[str] = []
         units = _units(graph)
-        fused = [u for u in units if len(u) > 1 or "group" in u[0].meta]
+        own = plan_inlined(graph)  # fold, and windows chains a NumPy step reads
+        fused = [u for u in units if len(u) > 1 or "group" in u[0].meta or id(u[0]) in own]
         kernels = dict(zip(map(id, fused), kernel_cache.get_many(fused), strict=True))
         for unit in units:
             if id(unit) in kernels:
@@ -168,18 +174,19 @@ class LLVMExecutable(Executable):
                 ins = [self.position[id(i)] for i in n.inputs]
                 self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
         self._drop_unread_constants()
+        note_plan(graph, self.steps, own)
         self._plan_frees()
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
 
     def _drop_unread_constants(self) -> None:
-        """Constants and views are inlined into the kernels that read them; keep a NumPy step
-        for one only while a NumPy step still reads it or it is returned (repeat: dropping
-        a view can leave the view it reads unread)."""
+        """Constants, views and ``windows`` are inlined into the kernels that read them; keep
+        a NumPy step for one only while a NumPy step still reads it or it is returned
+        (repeat: dropping a view can leave the view it reads unread)."""
         while True:
             read = {p for step in self.steps for p in step[3]}
             read |= {self.position[id(o)] for o in self.graph.outputs}
             kept = [s for s in self.steps if not (
-                s[0] == "numpy" and (s[1].op == "const" or is_view(s[1].op))
+                s[0] == "numpy" and (s[1].op in ("const", "windows") or is_view(s[1].op))
                 and s[2] not in read)]  # fmt: skip
             if len(kept) == len(self.steps):
                 return
@@ -234,7 +241,7 @@ class LLVMExecutable(Executable):
             if step[0] == "kernel":
                 _, kernel, out_slot, args, members, shape, dtype, work = step
                 try:
-                    out = np.empty(shape, dtype=dtype)
+                    out = buffer_pool.take(shape, dtype)
                     # Kernels assume row-major buffers; `alive` holds any contiguous copy
                     # made here until the call returns (a pointer alone does not keep
                     # memory alive).
@@ -247,7 +254,7 @@ class LLVMExecutable(Executable):
                 pointers += [_address(x) for x in alive]
                 _run_kernel(kernel, kernel.source.outer, pointers, work)
                 del alive
-                values[out_slot] = out
+                values[out_slot], out = out, None
                 if hook is not None:
                     hook(members, time.perf_counter() - start, kernel.name)
             else:
@@ -255,5 +262,7 @@ class LLVMExecutable(Executable):
                 values[out_slot] = run_numpy_node(node, fn, [values[a] for a in args])
                 if hook is not None:
                     hook((node,), time.perf_counter() - start, node.op)
-            for p in frees:
-                values[p] = None
+            for p in frees:  # a buffer nobody else holds is recycled for a later kernel
+                array, values[p] = values[p], None
+                buffer_pool.give(array)
+                del array

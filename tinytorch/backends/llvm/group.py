@@ -18,18 +18,25 @@ from tinytorch.ir.graph import topo_order
 from tinytorch.ir.node import Node
 
 
+def is_inlined(n: Node) -> bool:
+    """Is ``n`` read by index arithmetic inside the kernels that read it? Views are, and so
+    are ``windows`` nodes (each element is one input pixel or the pad value: see
+    ``windows.py``), unless a fused group computes them as its output."""
+    return (is_view(n.op) or n.op == "windows") and "group" not in n.meta
+
+
 def kernel_body(members: Sequence[Node]) -> list[Node]:
-    """The nodes a kernel computes: the fused group, plus the views outside it that its
-    members read (chains of expand/permute/reshape/slice). Those become index arithmetic
-    in the kernel: a broadcast is read with stride 0, a transpose with swapped strides, and
-    no copy is made, even when several kernels read the same view. (A view that another
-    kernel computes, as its output, is that kernel's buffer and is read as such.) In graph
-    order."""
+    """The nodes a kernel computes: the fused group, plus the views (and ``windows``) outside
+    it that its members read (chains of expand/permute/reshape/slice). Those become index
+    arithmetic in the kernel: a broadcast is read with stride 0, a transpose with swapped
+    strides, and no copy is made, even when several kernels read the same view. (A view
+    that another kernel computes, as its output, is that kernel's buffer and is read as
+    such.) In graph order."""
     inside = {id(m) for m in members}
     todo = [i for m in members for i in m.inputs if id(i) not in inside]
     while todo:
         n = todo.pop()
-        if is_view(n.op) and id(n) not in inside and "group" not in n.meta:
+        if is_inlined(n) and id(n) not in inside:
             inside.add(id(n))
             todo.extend(n.inputs)
     order = topo_order([members[-1]], stop=lambda n: id(n) not in inside)

@@ -26,8 +26,10 @@ that is not in the image; spec §2.4).
 each came from (overlapping windows accumulate) and drops what fell on the padding. It is
 ``windows``' VJP, and ``windows`` (with zero padding) is ``fold``'s VJP.
 
-Both are ``opaque`` for the fusion pass: every backend runs them with these NumPy kernels
-(``sliding_window_view`` makes ``windows`` a strided view; no Python loop over pixels).
+Both are ``opaque`` for the fusion pass. The NumPy backend runs them with these NumPy
+kernels (``sliding_window_view`` makes ``windows`` a strided view; no Python loop over
+pixels); the llvm backend reads ``windows`` by index arithmetic inside the kernels that use
+it and compiles ``fold`` into a kernel (``tinytorch/backends/llvm/windows.py``).
 """
 
 from __future__ import annotations
