@@ -9,10 +9,14 @@ kernels and vectorization help).
 Both are measured, not looked up, and only when asked (never at import), in a fraction of a
 second:
 
-* **bandwidth**: the best of a few copies of a 32 MB float32 array (well beyond the caches),
-  counting a read and a write per byte copied, as STREAM's "copy" does;
-* **peak**: the best of a few float32 BLAS matrix products (512 x 512 x 512), the fastest
-  arithmetic NumPy reaches here (with however many threads BLAS is allowed).
+* **bandwidth**: the best of repeated copies of a 32 MB float32 array (well beyond the
+  caches), counting a read and a write per byte copied, as STREAM's "copy" does;
+* **peak**: the best of repeated float32 BLAS matrix products (64, 256 and 512 square), the
+  fastest arithmetic NumPy reaches in this process (with however many threads BLAS is
+  allowed: on a shared machine set ``OPENBLAS_NUM_THREADS=1``, as ``bench/`` does).
+
+Each keeps the *best* run of a tenth of a second of tries: on a shared machine a run that
+lost its time slice says nothing about the hardware.
 
 :func:`this_machine` measures once per process and caches the result;
 ``Machine(peak_gflops=..., bandwidth_gbs=...)`` states numbers by hand (tests do, to get
@@ -61,13 +65,18 @@ class Machine:
         )
 
 
-def _best_seconds(fn, repeat: int) -> float:
+def _best_seconds(fn, repeat: int, budget: float = 0.1, most: int = 500) -> float:
+    """The fastest of at least ``repeat`` runs, running on until ``budget`` seconds have
+    passed (a shared machine steals whole time slices; the best run is the machine's)."""
     fn()  # first touch: page faults and BLAS start-up are not the machine's speed
     best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
+    start = time.perf_counter()
+    runs = 0
+    while runs < most and (runs < repeat or time.perf_counter() - start < budget):
+        t = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.perf_counter() - t)
+        runs += 1
     return max(best, 1e-9)
 
 
@@ -79,18 +88,23 @@ def measure_bandwidth_gbs(megabytes: int = 32, repeat: int = 5) -> float:
     return 2 * src.nbytes / seconds / 1e9
 
 
-def measure_peak_gflops(n: int = 512, repeat: int = 5) -> float:
-    """GFLOP/s of a float32 ``n x n x n`` BLAS matmul (2 n^3 flops), best of ``repeat``."""
+def measure_peak_gflops(sizes: tuple[int, ...] = (64, 256, 512), repeat: int = 5) -> float:
+    """GFLOP/s of float32 ``n x n x n`` BLAS matmuls (2 n^3 flops): the best over ``sizes``
+    of the best of ``repeat`` (or more) runs each. Several sizes, because a multi-threaded
+    BLAS on busy cores can be slower on large products than one thread on a small one."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(np.float32)
-    b = rng.standard_normal((n, n)).astype(np.float32)
-    out = np.empty((n, n), dtype=np.float32)
-    seconds = _best_seconds(lambda: np.matmul(a, b, out=out), repeat)
-    return 2 * n**3 / seconds / 1e9
+    best = 0.0
+    for n in sizes:
+        a = rng.standard_normal((n, n)).astype(np.float32)
+        b = rng.standard_normal((n, n)).astype(np.float32)
+        out = np.empty((n, n), dtype=np.float32)
+        seconds = _best_seconds(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), repeat)
+        best = max(best, 2 * n**3 / seconds / 1e9)
+    return best
 
 
 def measure_machine() -> Machine:
-    """Measure both ceilings now (about a tenth of a second)."""
+    """Measure both ceilings now (a few tenths of a second)."""
     return Machine(peak_gflops=measure_peak_gflops(), bandwidth_gbs=measure_bandwidth_gbs())
 
 

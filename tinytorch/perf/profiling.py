@@ -69,10 +69,22 @@ def _parameters(model: Any) -> list[Tensor]:
     return list(unique.values())
 
 
-def _dummy_input(input_shape: Sequence[int]) -> Tensor:
+def _dummy_input(model: Any, input_shape: Sequence[int] | Tensor) -> Tensor:
+    """A random input of ``input_shape``: token ids below ``model.vocab_size`` for a model
+    that has one (an embedding or a GPT reads integers), float32 normals otherwise. A
+    Tensor given instead of a shape is used as it is."""
+    if isinstance(input_shape, Tensor):
+        return input_shape
     shape = tuple(int(d) for d in input_shape)
     rng = np.random.default_rng(0)
+    vocab = getattr(model, "vocab_size", None)
+    if isinstance(vocab, (int, np.integer)) and vocab > 0:
+        return Tensor(rng.integers(0, int(vocab), size=shape))
     return Tensor(rng.standard_normal(shape).astype(np.float32))
+
+
+def _shape(input_shape: Sequence[int] | Tensor) -> tuple[int, ...]:
+    return tuple(input_shape.shape if isinstance(input_shape, Tensor) else input_shape)
 
 
 def _batch(shape: Sequence[int]) -> int:
@@ -110,11 +122,12 @@ class Profiler:
         self, model: Any, input_shape: Sequence[int], include_elementwise: bool = False
     ) -> int:
         """FLOPs of one forward pass **per sample** (batch-size independent): the graph the
-        model builds on a random input of ``input_shape`` (first dimension = batch)."""
+        model builds on a random input of ``input_shape`` (first dimension = batch; token
+        ids for a model with a ``vocab_size``; or pass a sample Tensor instead)."""
         _check_model(model)
-        run = self._record(model, _dummy_input(input_shape))
+        run = self._record(model, _dummy_input(model, input_shape))
         total = run.flops if include_elementwise else run.contraction_flops
-        flops = int(round(total / _batch(tuple(input_shape))))
+        flops = int(round(total / _batch(_shape(input_shape))))
         self.measurements["count_flops"] = flops
         return flops
 
@@ -126,7 +139,7 @@ class Profiler:
         ``memory_efficiency``: the share of the peak that is irreducible (parameters, input
         and output); fusion, which stores fewer intermediates, raises it."""
         _check_model(model)
-        run = self._record(model, _dummy_input(input_shape))
+        run = self._record(model, _dummy_input(model, input_shape))
         result = self._memory(run)
         self.measurements["measure_memory"] = result
         return result
@@ -145,8 +158,8 @@ class Profiler:
     def profile_layer(self, layer: Any, input_shape: Sequence[int]) -> dict[str, Any]:
         """Everything about one layer on a random input of ``input_shape``."""
         _check_model(layer, "layer")
-        result = self.profile_forward_pass(layer, _dummy_input(input_shape))
-        result = {"layer_type": type(layer).__name__, "input_shape": tuple(input_shape), **result}
+        result = self.profile_forward_pass(layer, _dummy_input(layer, input_shape))
+        result = {"layer_type": type(layer).__name__, "input_shape": _shape(input_shape), **result}
         self.measurements["profile_layer"] = result
         return result
 
@@ -273,6 +286,8 @@ class Profiler:
             "arithmetic_intensity": intensity,
             "computational_efficiency": gflops / machine.peak_gflops,
             "kernel_ms": run.kernel_seconds * 1e3,
+            # time outside kernels: Python building the graph, plan lookup, binding buffers
+            "overhead_ms": max(latency_ms - run.kernel_seconds * 1e3, 0.0),
             "bottleneck": bound,
             "is_memory_bound": bound == "memory",
         }
@@ -344,7 +359,8 @@ def quick_profile(
         f"Quick profile of {type(model).__name__}:",
         f"  Parameters: {profile['parameters']:,}",
         f"  FLOPs per sample: {profile['flops']:,}",
-        f"  Latency: {profile['latency_ms']:.3f} ms (kernels {profile['kernel_ms']:.3f} ms)",
+        f"  Latency: {profile['latency_ms']:.3f} ms (kernels {profile['kernel_ms']:.3f} ms, "
+        f"outside kernels {profile['overhead_ms']:.3f} ms)",
         f"  Memory: {profile['peak_memory_mb']:.3f} MB peak",
         f"  Throughput: {profile['gflops_per_second']:.2f} GFLOP/s",
         f"  Bottleneck: {profile['bottleneck']} ({profile['arithmetic_intensity']:.2f} flops/byte)",
