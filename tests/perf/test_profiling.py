@@ -250,3 +250,19 @@ def test_machine_rejects_nonsense_and_knows_its_ridge_point():
     assert Machine(200.0, 20.0).attainable_gflops(1.0) == 20.0
     with pytest.raises(ValueError, match="positive"):
         Machine(0.0, 10.0)
+
+
+# ------------------------------------------------------------------------- GPT
+def test_gpt_flops_follow_the_transformer_formula(backend):
+    """Per sample: each layer has 4 projections (2*T*E*E each), scores and mixing
+    (2*T*T*E each) and a 4x MLP (2 * 2*T*E*4E); then the LM head (2*T*E*V)."""
+    transformer = pytest.importorskip("tinytorch.nn.transformer")
+    vocab, embed, layers, heads, seq = 50, 32, 2, 4, 16
+    model = transformer.GPT(vocab, embed, layers, heads, max_seq_len=seq)
+    per_layer = 4 * 2 * seq * embed**2 + 2 * 2 * seq**2 * embed + 2 * 2 * seq * embed * 4 * embed
+    expected = layers * per_layer + 2 * seq * embed * vocab
+    p = profiler()
+    assert p.count_flops(model, (2, seq)) == expected
+    prof = p.profile_forward_pass(model, Tensor(np.arange(2 * seq).reshape(2, seq) % vocab))
+    assert prof["parameters"] == sum(int(t.size) for t in model.parameters())
+    assert any("matmul" in k["ops"] for k in prof["kernels"])
