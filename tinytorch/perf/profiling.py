@@ -183,10 +183,12 @@ class Profiler:
         return result
 
     def profile_backward_pass(self, model: Any, input_tensor: Tensor) -> dict[str, Any]:
-        """One training iteration (forward, ``sum()`` as the loss, backward), measured:
-        forward and backward time and FLOPs, gradient memory, optimizer-state estimates
-        and the roofline verdict of the backward graph. The parameters' ``.grad`` are left
-        as they were."""
+        """One training iteration (forward, ``sum()`` as the loss, backward) run as one
+        graph, as a training step is, and the forward alone: their times and every flop each
+        executed (whole batch; backward = step - forward), gradient memory, the step plan's
+        activations and peak, optimizer-state estimates and the roofline verdict of the
+        step. ``last_run`` (for the trace and the roofline) is the step. The parameters'
+        ``.grad`` are left as they were."""
         _check_model(model)
         params = _parameters(model)
         saved = [p.grad for p in params]
@@ -198,44 +200,36 @@ class Profiler:
                 lambda: _training_step(model, input_tensor, params), self.warmup, self.iterations
             )
             forward = self._record(model, input_tensor)
-            out = tensors_in(forward.result)
-            backward = self._record_backward(out, params)
+            step = record(lambda: _training_step_outputs(model, input_tensor, params), params)
             grads = [p.grad for p in params if p.grad is not None]
             grad_bytes = sum(int(g.size) * g.dtype.itemsize for g in grads)
         finally:
             for p, g in zip(params, saved, strict=True):
                 p.grad = g
         backward_ms = max(step_ms - fwd_ms, 0.0)
+        backward_flops = max(step.flops - forward.flops, 0)
         param_mb = _mb(forward.memory.parameters)
         result = {
             "forward_latency_ms": fwd_ms,
             "backward_latency_ms": backward_ms,
             "total_latency_ms": step_ms,
             "forward_flops": forward.flops,
-            "backward_flops": backward.flops,
-            "total_flops": forward.flops + backward.flops,
-            "backward_to_forward_flops": backward.flops / forward.flops if forward.flops else 0.0,
+            "backward_flops": backward_flops,
+            "total_flops": step.flops,
+            "backward_to_forward_flops": backward_flops / forward.flops if forward.flops else 0.0,
             "parameter_memory_mb": param_mb,
             "gradient_memory_mb": _mb(grad_bytes),
-            "activation_memory_mb": _mb(
-                max(forward.memory.activations, backward.memory.activations)
-            ),
-            "peak_memory_mb": _mb(forward.memory.parameters + grad_bytes)
-            + _mb(
-                max(
-                    forward.memory.inputs + forward.memory.activations,
-                    backward.memory.peak - backward.memory.parameters,
-                )
-            ),  # fmt: skip
+            "activation_memory_mb": _mb(step.memory.activations),
+            "peak_memory_mb": _mb(max(forward.memory.peak, step.memory.peak)),
             "optimizer_memory_estimates": {
                 "sgd": param_mb * 2,  # parameters + gradients
                 "momentum": param_mb * 3,  # + one velocity buffer
                 "adam": param_mb * 4,  # + first and second moments
             },
-            **self._rates(backward, backward_ms),
-            "kernels": [_kernel_row(k) for k in backward.kernels],
+            **self._rates(step, step_ms),
+            "kernels": [_kernel_row(k) for k in step.kernels],
         }
-        self.last_run = backward
+        self.last_run = step
         self.measurements["profile_backward_pass"] = result
         return result
 
@@ -263,16 +257,6 @@ class Profiler:
     def _record(self, model: Any, x: Tensor) -> Recording:
         self.last_run = record(lambda: model.forward(x), _parameters(model))
         return self.last_run
-
-    def _record_backward(self, outputs: list[Tensor], params: list[Tensor]) -> Recording:
-        def step():
-            loss = _scalar_loss(outputs)
-            for p in params:
-                p.grad = None
-            loss.backward()
-            return [p.grad for p in params if p.grad is not None]
-
-        return record(step, params)
 
     def _rates(self, run: Recording, latency_ms: float) -> dict[str, Any]:
         seconds = latency_ms / 1e3
@@ -325,13 +309,18 @@ def _scalar_loss(outputs: list[Tensor]) -> Tensor:
     return loss
 
 
-def _training_step(model: Any, x: Tensor, params: list[Tensor]) -> None:
+def _training_step_outputs(model: Any, x: Tensor, params: list[Tensor]) -> list[Tensor]:
+    """Forward, the stand-in loss and backward, built but not run: the loss and the
+    gradients, to be realized together as one graph (as a training step is)."""
     for p in params:
         p.grad = None
     loss = _scalar_loss(tensors_in(model.forward(x)))
     loss.backward()
-    grads = [p.grad for p in params if p.grad is not None]
-    realize(loss, *grads)
+    return [loss, *(p.grad for p in params if p.grad is not None)]
+
+
+def _training_step(model: Any, x: Tensor, params: list[Tensor]) -> None:
+    realize(*_training_step_outputs(model, x, params))
 
 
 def _kernel_row(k) -> dict[str, Any]:
