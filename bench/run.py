@@ -427,6 +427,51 @@ def _torch_gpt(vocab: int, ctx: int, embed: int, heads: int, layers: int):
     return GPT()
 
 
+def w10_fusion(report: Report, repeat: int) -> None:
+    """Module 18: fused_gelu vs unfused_gelu (seven materialized temporaries) on 4M floats."""
+    from tinytorch.perf.acceleration import fused_gelu, unfused_gelu
+
+    n = 4_000_000
+    xt = Tensor(np.random.default_rng(10).standard_normal(n).astype(np.float32))
+    copy = np.empty(n, np.float32)
+    src = xt.numpy()
+    report.add("W10", "copy of 4M floats (memory limit)", median_ms(lambda: np.copyto(copy, src),
+               repeat))  # fmt: skip
+    rows = {}
+    for backend in ("numpy", "llvm"):
+        for name, fn in (("fused_gelu", fused_gelu), ("unfused_gelu", unfused_gelu)):
+            run = on(backend, lambda fn=fn: fn(xt).numpy())
+            rows[backend, name] = report.add("W10", f"{name} {backend}", median_ms(run, repeat))
+    for backend in ("numpy", "llvm"):
+        s = rows[backend, "unfused_gelu"].warm_ms / rows[backend, "fused_gelu"].warm_ms
+        if backend == "llvm":
+            report.verdict(f"W10 llvm: fused_gelu {s:.1f}x faster than unfused (target >= 3x)",
+                           s >= 3)  # fmt: skip
+        else:
+            print(f"  W10 numpy: fused/unfused speedup {s:.2f}x (the interpreter never fuses)")
+
+
+def w11_tiling(report: Report, repeat: int) -> None:
+    """Module 18: tiled_matmul (blocked loops) vs BLAS on 512x512 float32, per tile size."""
+    from tinytorch.perf.acceleration import tiled_matmul
+    from tinytorch.perf.machine import measure_machine
+
+    n = 512
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    ta, tb = Tensor(a), Tensor(b)
+    blas = report.add("W11", f"NumPy BLAS matmul {n}", median_ms(lambda: a @ b, repeat))
+    for tile in (16, 64, 128, n):
+        for backend in ("numpy", "llvm"):
+            ms = median_ms(on(backend, lambda t=tile: tiled_matmul(ta, tb, t).numpy()), repeat)
+            gflops = 2 * n**3 / (ms / 1e3) / 1e9
+            report.add("W11", f"tiled_matmul tile {tile} {backend}", ms,
+                       note=f"{gflops:.1f} GFLOP/s, {blas.warm_ms / ms:.2f}x BLAS")  # fmt: skip
+    machine = measure_machine()
+    print(f"  W11 this machine: {machine.describe()}")
+
+
 WORKLOADS = {
     "W3": w3_gpt_step,
     "W0": w0_overhead,
@@ -435,6 +480,8 @@ WORKLOADS = {
     "W5": w5_gelu,
     "W6": w6_matmul,
     "W7": w7_softmax,
+    "W10": w10_fusion,
+    "W11": w11_tiling,
 }
 
 

@@ -30,6 +30,26 @@ class Executable:
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
         raise NotImplementedError
 
+    def buffer_steps(self) -> list[tuple[Node, tuple[Node, ...]]]:
+        """The plan's memory, step by step in run order: (the node whose result the step
+        stores, the nodes whose results are dropped after it). The profiler replays this to
+        find the bytes a run allocates and holds at its peak. The default is one step per
+        computing node, each result dropped after its last reader and outputs kept: how the
+        NumPy interpreter runs. A backend that runs steps differently overrides it."""
+        position = {id(n): k for k, n in enumerate(self.graph.nodes)}
+        keep = {id(o) for o in self.graph.outputs}
+        last_use: dict[int, int] = {}
+        for k, n in enumerate(self.graph.nodes):
+            for i in n.inputs:
+                last_use[id(i)] = k
+        steps = []
+        for k, n in enumerate(self.graph.nodes):
+            if n.op == "input":
+                continue
+            done = {id(i): i for i in n.inputs if last_use[id(i)] == k and id(i) not in keep}
+            steps.append((n, tuple(sorted(done.values(), key=lambda i: position[id(i)]))))
+        return steps
+
 
 class Backend:
     name = "backend"

@@ -13,10 +13,11 @@ from tinytorch.runtime.config import (
     set_dump_dir,
     set_pipeline,
 )
-from tinytorch.runtime.profiler import NodeRecord, Profile, profile
+from tinytorch.runtime.profiler import KernelRecord, NodeRecord, Profile, profile
 from tinytorch.runtime.realize import compile_plan, plan_cache, realize
 
 __all__ = [
+    "KernelRecord",
     "NodeRecord",
     "Profile",
     "backend",

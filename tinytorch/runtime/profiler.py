@@ -8,20 +8,27 @@ the registry, and the backend. ``tinytorch.profile()`` collects the records::
     with tinytorch.profile() as prof:
         loss = model(x).sum(); loss.item()
     print(prof.table())          # time per user line and op
+
+Each hook call is also kept whole, as one :class:`KernelRecord` (when it started, its member
+ops and lines, its flops and the bytes it moved to and from memory): the timeline
+``tinytorch.perf.profiling`` exports as a Chrome trace and places on a roofline.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tinytorch.backends import Hook
+from tinytorch.ir.families import is_view
 from tinytorch.ir.node import Node
 from tinytorch.ir.printer import short_src
 from tinytorch.ir.registry import get
+from tinytorch.ir.registry import nbytes as output_bytes
 from tinytorch.runtime import config
 
 
@@ -39,10 +46,32 @@ class NodeRecord:
 
 
 @dataclass
+class KernelRecord:
+    """One kernel run (a fused group, or one node run alone), as the backend reported it.
+
+    ``start`` is ``time.perf_counter()`` seconds when it began; ``bytes`` is its memory
+    traffic: the distinct buffers it reads from outside the kernel (a view counts as at most
+    its base) plus the output it writes; values passed between fused members never reach
+    memory, so they are not counted (summing the members' costs would count them)."""
+
+    name: str
+    backend: str
+    start: float
+    seconds: float
+    ops: tuple[str, ...]
+    srcs: tuple[str, ...]
+    flops: int
+    bytes: int
+    shape: tuple[int, ...]
+    thread: int
+
+
+@dataclass
 class Profile:
     """The records gathered inside one ``with tinytorch.profile():`` block."""
 
     records: list[NodeRecord] = field(default_factory=list)
+    kernels: list[KernelRecord] = field(default_factory=list)
 
     @property
     def total_seconds(self) -> float:
@@ -110,6 +139,15 @@ def make_hook(backend: str) -> Hook | None:
             )
             for prof in listeners:
                 prof.records.append(record)
+        if listeners:
+            kernel_record = KernelRecord(
+                kernel, backend, time.perf_counter() - seconds, seconds,
+                tuple(n.op for n in nodes), tuple(sorted({n.src for n in nodes if n.src})),
+                sum(c[0] for c in costs), kernel_traffic(nodes), nodes[-1].shape,
+                threading.get_ident(),
+            )  # fmt: skip
+            for prof in listeners:
+                prof.kernels.append(kernel_record)
         if debug:
             flops = sum(c[0] for c in costs)
             nbytes = sum(c[1] for c in costs)
@@ -126,3 +164,23 @@ def make_hook(backend: str) -> Hook | None:
             )
 
     return hook
+
+
+def kernel_traffic(nodes: Sequence[Node]) -> int:
+    """Bytes one kernel moves: each distinct outside input once, plus its output (the last
+    member). A view read by the kernel is indexed in place, so it costs at most its base;
+    a constant is one broadcast scalar and costs nothing."""
+    if all(is_view(n.op) or n.op == "const" for n in nodes):
+        return 0  # a view or a constant (a broadcast scalar) is a header, not memory
+    members = {id(n) for n in nodes}
+    read: dict[int, int] = {}
+    for n in nodes:
+        for i in n.inputs:
+            if id(i) in members or id(i) in read:
+                continue
+            size, base = output_bytes(i), i
+            while is_view(base.op) and base.inputs:
+                base = base.inputs[0]
+                size = min(size, output_bytes(base))
+            read[id(i)] = size if base.op != "const" else 0  # a scalar, in a register
+    return sum(read.values()) + output_bytes(nodes[-1])

@@ -224,6 +224,13 @@ class LLVMExecutable(Executable):
         self.input_slots = [self.position[id(i)] for i in self.graph.inputs]
         self.output_slots = [self.position[id(o)] for o in self.graph.outputs]
 
+    def buffer_steps(self) -> list[tuple[Node, tuple[Node, ...]]]:
+        """One entry per step: a kernel stores only its group's result (its members'
+        values live in registers), and inlined constants and views store nothing."""
+        nodes = self.graph.nodes
+        return [(nodes[step[2]], tuple(nodes[p] for p in frees))
+                for step, frees in zip(self.steps, self.frees, strict=True)]  # fmt: skip
+
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
         values: list = [None] * len(self.graph.nodes)
         for slot, array in zip(self.input_slots, inputs, strict=True):
