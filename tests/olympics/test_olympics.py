@@ -273,3 +273,13 @@ def test_end_to_end_with_a_real_model(backend, tmp_path):
         == 0.0
     )
     assert tuple(s["optimized"]["metrics"]) == report_module.METRIC_KEYS
+
+
+def test_the_books_import_paths_and_optional_import_pattern():
+    from tinytorch.benchmarking import Benchmark, BenchmarkResult  # noqa: F401
+    from tinytorch.olympics import BenchmarkReport, generate_submission  # noqa: F401
+    from tinytorch.perf.compression import (  # noqa: F401
+        magnitude_prune,
+        measure_sparsity,
+        structured_prune,
+    )

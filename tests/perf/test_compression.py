@@ -94,6 +94,13 @@ def test_structured_prune_ratio_small_enough_prunes_nothing():
         np.testing.assert_array_equal(value, before[name])
 
 
+def test_structured_prune_ratio_one_zeroes_every_channel():
+    model = book_model()
+    structured_prune(model, 1.0)
+    assert measure_sparsity(model) == 100.0
+    assert not model.layers[0].bias.data.any()
+
+
 def test_q2_magnitude_then_structured_is_about_95_percent_sparse():
     np.random.seed(3)
     model = Sequential(Linear(256, 256), ReLU(), Linear(256, 256))

@@ -84,6 +84,7 @@ def magnitude_prune(model: Any, sparsity: float = 0.9) -> Any:
     ``|w| >= threshold``, so weights equal to the threshold are kept (the book's rule). One
     threshold for the whole model means a layer whose weights are small overall loses more
     of them than a layer with large weights: the importance is global, not per layer.
+    At ``sparsity=1.0`` the threshold is the largest magnitude, which ``>=`` keeps.
     """
     sparsity = _ratio(sparsity, "sparsity", "magnitude_prune")
     weights = _weight_matrices(model)
