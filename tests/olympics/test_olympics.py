@@ -275,7 +275,7 @@ def test_end_to_end_with_a_real_model(backend, tmp_path):
     assert tuple(s["optimized"]["metrics"]) == report_module.METRIC_KEYS
 
 
-def test_the_books_import_paths_and_optional_import_pattern():
+def test_the_books_import_paths():
     from tinytorch.benchmarking import Benchmark, BenchmarkResult  # noqa: F401
     from tinytorch.olympics import BenchmarkReport, generate_submission  # noqa: F401
     from tinytorch.perf.compression import (  # noqa: F401
