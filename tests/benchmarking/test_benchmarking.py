@@ -5,6 +5,7 @@ asserts a speed: timings are checked for their structure, or a fake clock is use
 import json
 import math
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +268,38 @@ def test_a_suite_without_datasets_has_no_accuracy_frontier(tmp_path):
     del suite.results["accuracy"]
     with pytest.raises(ValueError, match="no 'accuracy' results.*needs datasets"):
         suite.plot_pareto_frontier()
+
+
+class FakePyplot:
+    """Just enough of matplotlib.pyplot to run the PNG code paths without matplotlib."""
+
+    class Axes:
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    class Figure:
+        def savefig(self, path):
+            with open(path, "wb") as f:
+                f.write(b"\x89PNG fake")
+
+        def tight_layout(self):
+            pass
+
+    def subplots(self, nrows=1, ncols=1, **kwargs):
+        axes = [[self.Axes() for _ in range(ncols)] for _ in range(nrows)]
+        return self.Figure(), (axes if kwargs.get("squeeze") is False else self.Axes())
+
+    def close(self, fig):
+        pass
+
+
+def test_with_matplotlib_the_plots_are_png_files(tmp_path, monkeypatch):
+    monkeypatch.setattr("tinytorch.benchmarking.suite.pyplot", lambda: FakePyplot())
+    suite = fixed_suite(tmp_path)
+    plot = suite.plot_pareto_frontier()
+    assert plot["path"].endswith("pareto_latency_accuracy.png")
+    assert Path(plot["path"]).read_bytes().startswith(b"\x89PNG")
+    assert suite.plot_results() == [str(tmp_path / "out" / "benchmark_results.png")]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "benchmark_results.png", "pareto_latency_accuracy.png"
+    ]  # fmt: skip
