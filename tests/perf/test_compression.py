@@ -242,3 +242,25 @@ def test_compaction_without_a_next_bias_keeps_nonzero_constant_channels():
 def test_compaction_needs_a_sequential():
     with pytest.raises(TypeError, match="compact_structured: expected a Sequential"):
         compact_structured(Linear(2, 2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_student_trained_by_distillation_learns_the_teachers_answers(backend):
+    np.random.seed(5)
+    teacher, student = Linear(4, 3), Linear(4, 3)
+    x = Tensor(np.random.randn(64, 4).astype(np.float32))
+    labels = teacher(x).data.argmax(axis=1)
+    kd = KnowledgeDistillation(teacher, student, temperature=2.0, alpha=0.7)
+    optimizer = tinytorch.SGD(student.parameters(), lr=0.5)
+
+    def agreement():
+        return float(np.mean(student(x).data.argmax(axis=1) == labels))
+
+    with tinytorch.backend(backend):
+        before = agreement()
+        for _ in range(60):
+            optimizer.zero_grad()
+            kd.compute_loss(x, labels).backward()
+            optimizer.step()
+        after = agreement()
+    assert before < 0.9 <= after
