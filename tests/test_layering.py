@@ -1,7 +1,8 @@
 """The package's rooms, and which way knowledge flows between them.
 
     util  <-  ir  <-  passes, backends  <-  runtime  <-  frontend  <-  nn, optim, data
-          <-  train  <-  perf  <-  tito;   core/ (the book's paths) re-exports from any of them
+          <-  train  <-  perf  <-  benchmarking  <-  olympics  <-  tito;
+    core/ (the book's paths) re-exports from any of them
 
 A room may import only the rooms listed for it in ``ALLOWED`` (``ir`` knows nothing above
 it; ``passes`` and ``backends`` know only ``ir``; the runtime drives passes and backends;
@@ -30,6 +31,8 @@ _FRONTEND = _RUNTIME | {"frontend"}
 _BOOK = _FRONTEND | {"nn", "optim", "data"}
 _TRAIN = _BOOK | {"train"}
 _PERF = _TRAIN | {"perf"}
+_BENCHMARKING = _PERF | {"benchmarking"}
+_OLYMPICS = _BENCHMARKING | {"olympics"}
 
 # Every room, including the ones the rest of the book will fill (a room that does not exist
 # yet is listed so that its place is decided before its first file is written).
@@ -45,7 +48,9 @@ ALLOWED: dict[str, set[str]] = {
     "data": _FRONTEND,
     "train": _BOOK,
     "perf": _TRAIN,
-    "tito": _PERF | {"core"},
+    "benchmarking": _PERF,  # Module 19, at the book's path tinytorch.benchmarking
+    "olympics": _BENCHMARKING,  # Module 20, at the book's path tinytorch.olympics
+    "tito": _OLYMPICS | {"core"},
     "core": _PERF,  # the book's import paths: re-exports only
 }
 

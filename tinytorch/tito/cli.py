@@ -1,4 +1,5 @@
-"""The ``tito`` command: ``tito milestone list`` and ``tito milestone run NAME``.
+"""The ``tito`` command: ``tito milestone list``, ``tito milestone run NAME`` and
+``tito olympics events|benchmark|validate|rank`` (:mod:`tinytorch.tito.olympics`).
 
 ``list`` prints each milestone found on disk with what it needs and its last result.
 ``run`` checks ``--backend``, resolves the name (``all``, ``01``, ``perceptron`` ...), runs
@@ -18,6 +19,7 @@ from typing import Any
 import tinytorch
 from tinytorch.tito.contract import EXIT_FAILED, EXIT_PASSED
 from tinytorch.tito.milestones import discover, milestones_root, resolve
+from tinytorch.tito.olympics import add_olympics_parser
 from tinytorch.tito.runner import Result, print_table, run_milestone
 from tinytorch.tito.status import describe_status, load_status, save_status
 
@@ -70,7 +72,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tito",
-        description="TinyTorch command line: run the book's historical milestones.",
+        description="TinyTorch command line: run the book's historical milestones; "
+        "benchmark, validate and rank Torch Olympics submissions.",
         epilog="The book's course commands (setup, module, update, community) manage "
         "classroom notebooks and do not exist in this framework.",
     )
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--smoke", action="store_true", help="fast runs (CI), gates still checked")
     run.add_argument("--seed", type=int, default=None, help="seed passed to every script")
     run.set_defaults(func=cmd_run)
+    add_olympics_parser(sub)
     return parser
 
 
