@@ -94,12 +94,18 @@ def _compact_pair(first: Linear, between: list[Any], second: Linear) -> int:
     if second.bias is not None:
         folded = constants @ w2[dead].astype(np.float64)
         second.bias.data = (np.asarray(second.bias.data, np.float64) + folded).astype(w2.dtype)
-    first.weight.data = np.ascontiguousarray(w1[:, keep])
+    # New parameter tensors, not new ``.data``: a parameter keeps its shape for life (an
+    # optimizer built earlier holds the old ones; build a new optimizer after compacting).
+    first.weight = _parameter(w1[:, keep])
     if first.bias is not None:
-        first.bias.data = np.ascontiguousarray(bias1[keep])
-    second.weight.data = np.ascontiguousarray(w2[keep, :])
+        first.bias = _parameter(bias1[keep])
+    second.weight = _parameter(w2[keep, :])
     first.out_features = second.in_features = int(keep.sum())
     return int(dead.sum())
+
+
+def _parameter(values: np.ndarray) -> Tensor:
+    return Tensor(np.ascontiguousarray(values), requires_grad=True)
 
 
 def compact_structured(model: Any) -> Any:
