@@ -34,7 +34,10 @@ from tinytorch.backends.llvm.kernels import LoadedModule
 from tinytorch.ir.node import Node
 
 I8, I16, I32, I64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+LANES = 32  # int16 products per AVX-512 multiply-add
+V32I8, V32I16, V16I32 = ir.VectorType(I8, 32), ir.VectorType(I16, 32), ir.VectorType(I32, 16)
 _ARGS = (ctypes.c_int64,) * 4 + (ctypes.c_void_p,) * 2 + (ctypes.c_int32,) + (ctypes.c_void_p,) * 2
+BLOCK = 4  # input rows per pass over the weight (nk layout)
 _compiled: dict[str, tuple[Callable, LoadedModule]] = {}
 
 
@@ -56,7 +59,7 @@ def _counted_loop(b: ir.IRBuilder, var, start, stop, body: Callable[[ir.Value], 
     b.position_at_end(done)
 
 
-def build_ir(layout: str, name: str) -> str:
+def build_ir(layout: str, name: str, wide: bool = False) -> str:
     """``void name(i64 m0, i64 m1, i64 N, i64 K, i8* a, i8* b, i32 a_zero, i32* out,
     i16* scratch)``: rows ``m0..m1`` of the product (scratch: K int16s, used by ``nk``)."""
     module = ir.Module(name=f"tinytorch_{name}")
@@ -72,6 +75,17 @@ def build_ir(layout: str, name: str) -> str:
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     i_var, j_var, k_var = (b.alloca(I64, name=s) for s in "ijk")
     acc_var = b.alloca(I32, name="acc")
+    accs = [b.alloca(I32, name=f"acc{r}") for r in range(BLOCK)]
+    vaccs = [b.alloca(V16I32, name=f"vacc{r}") for r in range(BLOCK)]
+    pmaddwd = module.declare_intrinsic("llvm.x86.avx512.pmaddw.d.512", (),
+                                       ir.FunctionType(V16I32, [V32I16, V32I16]))  # fmt: skip
+    reduce_add = module.declare_intrinsic("llvm.vector.reduce.add.v16i32", (),
+                                          ir.FunctionType(I32, [V16I32]))  # fmt: skip
+
+    def vload(ptr, index, vtype):
+        address = b.bitcast(b.gep(ptr, [index], inbounds=True), vtype.as_pointer())
+        return b.load(address, align=1)
+
     zero16 = b.trunc(zero, I16)
 
     def load(ptr, index):
@@ -104,6 +118,65 @@ def build_ir(layout: str, name: str) -> str:
 
         _counted_loop(b, j_var, ir.Constant(I64, 0), n, column)
 
+    def rows_nk(i0, rows: int):
+        """``rows`` consecutive rows at once: each weight row is loaded (and widened) once
+        and multiplied into ``rows`` accumulators (register blocking)."""
+        for r in range(rows):
+            a_row = b.mul(b.add(i0, ir.Constant(I64, r)), k)
+            t_row = b.mul(ir.Constant(I64, r), k)
+            _counted_loop(b, k_var, ir.Constant(I64, 0), k, lambda kk, a_row=a_row, t_row=t_row:
+                          store(b.sub(b.sext(load(a, b.add(a_row, kk)), I16), zero16), scratch,
+                                b.add(t_row, kk)))  # fmt: skip
+
+        offsets = [b.mul(ir.Constant(I64, r), k) for r in range(rows)]  # scratch rows
+
+        def column(j):
+            b_row = b.mul(j, k)
+            for acc in accs[:rows]:
+                b.store(ir.Constant(I32, 0), acc)
+
+            def step(kk):
+                w = b.sext(load(bw, b.add(b_row, kk)), I32)
+                for r, acc in enumerate(accs[:rows]):
+                    t = b.sext(load(scratch, b.add(offsets[r], kk)), I32)
+                    b.store(b.add(b.load(acc), b.mul(t, w)), acc)
+
+            start = ir.Constant(I64, 0)
+            if wide:  # 32 products per instruction: vpmaddwd (vpdpwssd with VNNI)
+                chunks = b.udiv(k, ir.Constant(I64, LANES))
+                for acc in vaccs[:rows]:
+                    b.store(ir.Constant(V16I32, None), acc)
+
+                def chunk(c):
+                    at = b.mul(c, ir.Constant(I64, LANES))
+                    w = b.sext(vload(bw, b.add(b_row, at), V32I8), V32I16)
+                    for r, acc in enumerate(vaccs[:rows]):
+                        t = vload(scratch, b.add(offsets[r], at), V32I16)
+                        b.store(b.add(b.load(acc), b.call(pmaddwd, [t, w])), acc)
+
+                _counted_loop(b, k_var, ir.Constant(I64, 0), chunks, chunk)
+                for acc, vacc in zip(accs[:rows], vaccs[:rows], strict=False):
+                    b.store(b.call(reduce_add, [b.load(vacc)]), acc)
+                start = b.mul(chunks, ir.Constant(I64, LANES))
+            _counted_loop(b, k_var, start, k, step)
+            for r, acc in enumerate(accs[:rows]):
+                at = b.add(b.mul(b.add(i0, ir.Constant(I64, r)), n), j)
+                store(b.load(acc), out, at)
+
+        _counted_loop(b, j_var, ir.Constant(I64, 0), n, column)
+
+    def blocked_nk(m0, m1):
+        blocks = b.sdiv(b.sub(m1, m0), ir.Constant(I64, BLOCK))
+        _counted_loop(
+            b,
+            i_var,
+            ir.Constant(I64, 0),
+            blocks,
+            lambda ib: rows_nk(b.add(m0, b.mul(ib, ir.Constant(I64, BLOCK))), BLOCK),
+        )
+        rest = b.add(m0, b.mul(blocks, ir.Constant(I64, BLOCK)))
+        _counted_loop(b, i_var, rest, m1, row_nk)
+
     def row_kn(i):
         a_row, out_row = b.mul(i, k), b.mul(i, n)
         _counted_loop(
@@ -127,7 +200,10 @@ def build_ir(layout: str, name: str) -> str:
 
         _counted_loop(b, k_var, ir.Constant(I64, 0), k, step)
 
-    _counted_loop(b, i_var, m0, m1, row_nk if layout == "nk" else row_kn)
+    if layout == "nk":
+        blocked_nk(m0, m1)
+    else:
+        _counted_loop(b, i_var, m0, m1, row_kn)
     b.ret_void()
     return finish_ir(str(module), [name])
 
@@ -135,7 +211,8 @@ def build_ir(layout: str, name: str) -> str:
 def _compiled_kernel(layout: str) -> Callable:
     if layout not in _compiled:
         name = f"int8_gemm_{layout}"
-        address, module = get_jit().compile(build_ir(layout, name), name)
+        wide = layout == "nk" and "+avx512bw" in get_jit().host.features
+        address, module = get_jit().compile(build_ir(layout, name, wide), name)
         cfunc = ctypes.CFUNCTYPE(None, *_ARGS)(address)
         _compiled[layout] = (cfunc, LoadedModule(module))
     return _compiled[layout][0]
@@ -147,7 +224,7 @@ def run_int8_matmul(node: Node, a: np.ndarray, b: np.ndarray, zero: np.ndarray) 
     a, b = np.ascontiguousarray(a, dtype=np.int8), np.ascontiguousarray(b, dtype=np.int8)
     (m, k), n = a.shape, node.shape[1]
     out = np.empty((m, n), dtype=np.int32)
-    scratch = np.empty(max(k, 1), dtype=np.int16)
+    scratch = np.empty(max(BLOCK * k, 1), dtype=np.int16)
     _compiled_kernel(layout)(0, m, n, k, a.ctypes.data, b.ctypes.data, int(zero),
                              out.ctypes.data, scratch.ctypes.data)  # fmt: skip
     return out
