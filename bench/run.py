@@ -439,6 +439,45 @@ def w9_int8_gemm(report: Report, repeat: int) -> None:
                    f"stretch 2x)", r >= 1.0)  # fmt: skip
 
 
+def w10_quantized_mlp(report: Report, repeat: int) -> None:
+    """Quantized TinyDigits MLP (milestone 03's model): weight bytes and test accuracy."""
+    from tinytorch.perf.quantization import model_bytes, quantize_model
+
+    X_train, y_train, X_test, y_test = tinytorch.load_tinydigits()
+    np.random.seed(10)
+    model = tinytorch.Sequential(tinytorch.Flatten(), Linear(64, 24), tinytorch.ReLU(),
+                                 Linear(24, 24), tinytorch.ReLU(), Linear(24, 10))  # fmt: skip
+    optimizer = tinytorch.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = tinytorch.CrossEntropyLoss()
+    rng = np.random.default_rng(10)
+    for _ in range(30):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(order), 32):
+            idx = order[start : start + 32]
+            loss = loss_fn(model(Tensor(X_train[idx])), Tensor(y_train[idx]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    tx = Tensor(X_test)
+
+    def accuracy() -> float:
+        return float((model(tx).data.argmax(axis=1) == y_test).mean())
+
+    float_acc, float_bytes = accuracy(), model_bytes(model)
+    report.add("W10", "float32 MLP, 200 test images", median_ms(on("llvm", accuracy), repeat),
+               note=f"accuracy {float_acc:.1%}, weights {float_bytes:,} B")  # fmt: skip
+    quantize_model(model, [Tensor(X_train[k : k + 100]) for k in range(0, 1000, 100)])
+    q_acc, q_bytes = accuracy(), model_bytes(model)
+    report.add("W10", "int8 MLP (calibrated), 200 test images",
+               median_ms(on("llvm", accuracy), repeat),
+               note=f"accuracy {q_acc:.1%}, weights {q_bytes:,} B")  # fmt: skip
+    ratio = float_bytes / q_bytes
+    report.verdict(f"W10 quantized MLP weights {ratio:.2f}x smaller (target 4x)", ratio >= 4.0)
+    drop = 100 * (float_acc - q_acc)
+    report.verdict(f"W10 quantized MLP accuracy {q_acc:.1%} vs float {float_acc:.1%} "
+                   f"(target: within 1 point)", drop <= 1.0)  # fmt: skip
+
+
 WORKLOADS = {
     "W0": w0_overhead,
     "W1": w1_mlp_step,
@@ -448,6 +487,7 @@ WORKLOADS = {
     "W7": w7_softmax,
     "W8": w8_int8_gemv,
     "W9": w9_int8_gemm,
+    "W10": w10_quantized_mlp,
 }
 
 
