@@ -76,10 +76,8 @@ SAMPLES: dict[str, Callable[[], Node]] = {
         "scatter_add", (_in(0, (3, 2, 5)), _in(1, (2, 5), "int64")), axis=1, size=4
     ),
     "matmul": lambda: make("matmul", (_in(0, (2, 3, 4)), _in(1, (2, 4, 5)))),
-    "quantize": lambda: make("quantize", (_in(0, X), _in(1, (), "float32"), _in(2, (4,), "int32"))),
-    "dequantize": lambda: make(
-        "dequantize", (_in(0, X, "int8"), _in(1, (4,)), _in(2, (), "int32"))
-    ),
+    "quantize": lambda: make("quantize", (_in(0, X), _in(1, X), _in(2, X, "int32"))),
+    "dequantize": lambda: make("dequantize", (_in(0, X, "int8"), _in(1, X), _in(2, X, "int32"))),
     "int8_matmul": lambda: make(
         "int8_matmul", (_in(0, X, "int8"), _in(1, (5, 4), "int8"), _in(2, (), "int32")), layout="nk"
     ),

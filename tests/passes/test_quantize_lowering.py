@@ -29,10 +29,11 @@ def quantized_matmul_graph(inp, m, k, n, per_channel=False, layout="nk"):
     x, sx, zx = inp(0, (m, k)), inp(1, ()), inp(2, (), "int32")
     w_shape = (n, k) if layout == "nk" else (k, n)
     w, sw, zw = inp(3, w_shape, "int8"), inp(4, c), inp(5, c, "int32")
-    xd = B.make("dequantize", (B.make("quantize", (x, sx, zx)), sx, zx))
+    sxe, zxe = B.expand(sx, (m, k)), B.expand(zx, (m, k))
+    xd = B.make("dequantize", (B.make("quantize", (x, sxe, zxe)), sxe, zxe))
     wk = B.permute(w, (1, 0)) if layout == "nk" else w
-    y = B.make("matmul", (xd, B.make("dequantize", (wk, sw, zw))))
-    return Graph([x, sx, zx, w, sw, zw], [y])
+    wd = B.make("dequantize", (wk, B.expand(sw, (k, n)), B.expand(zw, (k, n))))
+    return Graph([x, sx, zx, w, sw, zw], [B.make("matmul", (xd, wd))])
 
 
 def random_arrays(rng, m, k, n, per_channel=False, layout="nk"):
@@ -60,36 +61,42 @@ def test_before_and_after_structure(inp, text):
     g = quantized_matmul_graph(inp, 2, 3, 4, per_channel=True)
     assert text(g) == dedent("""\
         graph(%0: float32[2,3], %1: float32[], %2: int32[], %3: int8[4,3], %4: float32[4], %5: int32[4]) {
-          %6 = quantize(%0, %1, %2) : int8[2,3]
-          %7 = dequantize(%6, %1, %2) : float32[2,3]
-          %8 = permute(%3, perm=(1, 0)) : int8[3,4]
-          %9 = dequantize(%8, %4, %5) : float32[3,4]
-          %10 = matmul(%7, %9) : float32[2,4]
-          return %10
+          %6 = expand(%1, shape=(2, 3)) : float32[2,3]
+          %7 = expand(%2, shape=(2, 3)) : int32[2,3]
+          %8 = quantize(%0, %6, %7) : int8[2,3]
+          %9 = dequantize(%8, %6, %7) : float32[2,3]
+          %10 = permute(%3, perm=(1, 0)) : int8[3,4]
+          %11 = expand(%4, shape=(3, 4)) : float32[3,4]
+          %12 = expand(%5, shape=(3, 4)) : int32[3,4]
+          %13 = dequantize(%10, %11, %12) : float32[3,4]
+          %14 = matmul(%9, %13) : float32[2,4]
+          return %14
         }
     """)  # noqa: E501
     new, changed = lower(g)
     assert changed
     assert text(new) == dedent("""\
         graph(%0: float32[2,3], %1: float32[], %2: int32[], %3: int8[4,3], %4: float32[4], %5: int32[4]) {
-          %6 = quantize(%0, %1, %2) : int8[2,3]
-          %7 = int8_matmul(%6, %3, %2, layout='nk') : int32[2,4]
-          %8 = cast(%6, dtype='int32') : int32[2,3]
-          %9 = expand(%2, shape=(2, 3)) : int32[2,3]
-          %10 = sub(%8, %9) : int32[2,3]
-          %11 = sum(%10, axes=(1,), keepdims=True) : int32[2,1]
-          %12 = expand(%11, shape=(2, 4)) : int32[2,4]
-          %13 = reshape(%5, shape=(1, 4)) : int32[1,4]
+          %6 = expand(%1, shape=(2, 3)) : float32[2,3]
+          %7 = expand(%2, shape=(2, 3)) : int32[2,3]
+          %8 = quantize(%0, %6, %7) : int8[2,3]
+          %9 = int8_matmul(%8, %3, %2, layout='nk') : int32[2,4]
+          %10 = cast(%8, dtype='int32') : int32[2,3]
+          %11 = expand(%2, shape=(2, 3)) : int32[2,3]
+          %12 = sub(%10, %11) : int32[2,3]
+          %13 = sum(%12, axes=(1,), keepdims=True) : int32[2,1]
           %14 = expand(%13, shape=(2, 4)) : int32[2,4]
-          %15 = mul(%12, %14) : int32[2,4]
-          %16 = sub(%7, %15) : int32[2,4]
-          %17 = cast(%16, dtype='float32') : float32[2,4]
-          %18 = expand(%1, shape=(2, 4)) : float32[2,4]
-          %19 = mul(%17, %18) : float32[2,4]
-          %20 = reshape(%4, shape=(1, 4)) : float32[1,4]
-          %21 = expand(%20, shape=(2, 4)) : float32[2,4]
-          %22 = mul(%19, %21) : float32[2,4]
-          return %22
+          %15 = reshape(%5, shape=(1, 4)) : int32[1,4]
+          %16 = expand(%15, shape=(2, 4)) : int32[2,4]
+          %17 = mul(%14, %16) : int32[2,4]
+          %18 = sub(%9, %17) : int32[2,4]
+          %19 = cast(%18, dtype='float32') : float32[2,4]
+          %20 = expand(%1, shape=(2, 4)) : float32[2,4]
+          %21 = mul(%19, %20) : float32[2,4]
+          %22 = reshape(%4, shape=(1, 4)) : float32[1,4]
+          %23 = expand(%22, shape=(2, 4)) : float32[2,4]
+          %24 = mul(%21, %23) : float32[2,4]
+          return %24
         }
     """)  # noqa: E501
     again, changed_again = QuantizeLowering().run(new)
@@ -106,7 +113,7 @@ def test_a_plain_kn_weight_is_read_as_it_is(inp):
 def test_an_unquantized_input_is_left_alone(inp):
     """A float input times a dequantized weight (an uncalibrated layer) has no int8 left
     operand: nothing to lower."""
-    x, w, sw, zw = inp(0, (2, 3)), inp(1, (3, 4), "int8"), inp(2, ()), inp(3, (), "int32")
+    x, w, sw, zw = inp(0, (2, 3)), inp(1, (3, 4), "int8"), inp(2, (3, 4)), inp(3, (3, 4), "int32")
     g = Graph([x, w, sw, zw], [B.make("matmul", (x, B.make("dequantize", (w, sw, zw))))])
     new, changed = QuantizeLowering().run(g)
     assert not changed and new is g
@@ -116,8 +123,10 @@ def test_a_per_channel_input_scale_is_not_lowered(inp):
     """The epilogue needs one input scale per row sum: per-channel *input* scales stay float."""
     x, sx, zx = inp(0, (2, 3)), inp(1, (3,)), inp(2, (3,), "int32")
     w, sw, zw = inp(3, (3, 4), "int8"), inp(4, ()), inp(5, (), "int32")
-    xd = B.make("dequantize", (B.make("quantize", (x, sx, zx)), sx, zx))
-    g = Graph([x, sx, zx, w, sw, zw], [B.make("matmul", (xd, B.make("dequantize", (w, sw, zw))))])
+    sxe, zxe = B.expand(sx, (2, 3)), B.expand(zx, (2, 3))
+    xd = B.make("dequantize", (B.make("quantize", (x, sxe, zxe)), sxe, zxe))
+    wd = B.make("dequantize", (w, B.expand(sw, (3, 4)), B.expand(zw, (3, 4))))
+    g = Graph([x, sx, zx, w, sw, zw], [B.make("matmul", (xd, wd))])
     assert not QuantizeLowering().run(g)[1]
 
 
@@ -170,9 +179,10 @@ def test_the_lowering_is_in_the_default_pipeline_and_its_dump(tmp_path):
     rng = np.random.default_rng(0)
     arrays = random_arrays(rng, 3, 5, 4, per_channel=False)
     x, sx, zx, w, sw, zw = (Tensor(a) for a in arrays)
-    xd = wrap(B.make("dequantize", (B.make("quantize", (x._node, sx._node, zx._node)),
-                                    sx._node, zx._node)), [])  # fmt: skip
-    wd = wrap(B.make("dequantize", (B.permute(w._node, (1, 0)), sw._node, zw._node)), [])
+    sxe, zxe = B.expand(sx._node, (3, 5)), B.expand(zx._node, (3, 5))
+    xd = wrap(B.make("dequantize", (B.make("quantize", (x._node, sxe, zxe)), sxe, zxe)), [])
+    swe, zwe = B.expand(sw._node, (5, 4)), B.expand(zw._node, (5, 4))
+    wd = wrap(B.make("dequantize", (B.permute(w._node, (1, 0)), swe, zwe)), [])
     y = xd.matmul(wd)
     files = {p.name: p for p in tinytorch.dump_graph(y, tmp_path, quiet=True)}
     captured = next(p for name, p in files.items() if name.endswith("captured.txt"))

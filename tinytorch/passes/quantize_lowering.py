@@ -27,10 +27,11 @@ Weights kept transposed (``Wq = permute(Wt)`` of an ``(N, K)`` int8 tensor, whic
 :class:`~tinytorch.perf.quantization.QuantizedLinear` stores them) are read in place
 (``layout="nk"``): every output is then a dot product of two contiguous int8 rows.
 
-What is matched: a 2-D ``matmul`` whose left operand is ``dequantize`` with one (0-d) scale
-and zero point, and whose right operand is ``dequantize`` of a 2-D int8 weight with a 0-d or
-per-column scale and zero point. Anything else (an input that was never quantized, because
-the layer was not calibrated) is left alone.
+What is matched: a 2-D ``matmul`` whose left operand is ``dequantize`` with one scale and
+zero point (0-d tensors, expanded to the data's shape), and whose right operand is
+``dequantize`` of a 2-D int8 weight with one scale and zero point, or one per column.
+Anything else (an input that was never quantized, because the layer was not calibrated) is
+left alone.
 """
 
 from __future__ import annotations
@@ -42,12 +43,21 @@ from tinytorch.passes.base import Pass
 from tinytorch.passes.rewrite import rewrite_nodes
 
 
+def unexpanded(node: Node) -> Node:
+    """A quantization parameter before it was broadcast to the data's shape."""
+    return node.inputs[0] if node.op == "expand" else node
+
+
 def _per_tensor_dequantize(node: Node) -> bool:
-    return node.op == "dequantize" and node.inputs[1].shape == () and node.inputs[2].shape == ()
+    """``dequantize`` with one scale and one zero point for the whole tensor."""
+    return node.op == "dequantize" and all(unexpanded(p).shape == () for p in node.inputs[1:])
 
 
 def _weight_dequantize(node: Node) -> bool:
-    return node.op == "dequantize" and node.ndim == 2
+    """``dequantize`` of a matrix, per tensor or per column."""
+    if node.op != "dequantize" or node.ndim != 2:
+        return False
+    return all(unexpanded(p).shape in ((), node.shape[1:]) for p in node.inputs[1:])
 
 
 def _weight_source(wq: Node) -> tuple[Node, str]:
@@ -65,8 +75,8 @@ def lower_matmul(node: Node, inputs: tuple[Node, ...]) -> Node | None:
     x_deq, w_deq = inputs
     if not (_per_tensor_dequantize(x_deq) and _weight_dequantize(w_deq)):
         return None
-    xq, sx, zx = x_deq.inputs
-    wq, sw, zw = w_deq.inputs
+    xq, sx, zx = x_deq.inputs[0], *map(unexpanded, x_deq.inputs[1:])
+    wq, sw, zw = w_deq.inputs[0], *map(unexpanded, w_deq.inputs[1:])
     (m, n), k = node.shape, xq.shape[1]
     weight, layout = _weight_source(wq)
     with B.source(node.src):

@@ -37,6 +37,7 @@ from tinytorch.frontend.tensor import Tensor
 from tinytorch.frontend.tensor_type import wrap
 from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
+from tinytorch.ir.node import Node
 from tinytorch.nn.layers import Linear, Sequential
 from tinytorch.nn.module import Layer
 
@@ -90,20 +91,36 @@ def _params(scale: Any, zero_point: Any) -> tuple[Tensor, Tensor]:
     return _scalar_or_vector(scale, np.float32), _scalar_or_vector(zero_point, np.int32)
 
 
+def _broadcast(param: Tensor, shape: tuple[int, ...], op: str) -> Node:
+    """A 0-d (per tensor) or last-axis (per channel) parameter expanded to ``shape``."""
+    node = param._node
+    if node.shape not in ((), shape[-1:]):
+        raise ShapeError(
+            f"{op}: scale and zero_point must be numbers (per tensor) or have shape "
+            f"{shape[-1:]} (per channel of the last axis), got {node.shape} for data {shape}"
+        )
+    return B.expand(node, shape)
+
+
 @user_op("quantize")
 def quantize(x: Tensor, scale: Any, zero_point: Any) -> Tensor:
     """``clip(round(x / scale + zero_point), -128, 127)`` as int8: the IR op ``quantize``.
     ``scale``/``zero_point`` are numbers (per tensor) or one per index of the last axis."""
-    s, z = _scalar_or_vector(scale, np.float32), _scalar_or_vector(zero_point, np.int32)
+    s, z = _params(scale, zero_point)
     node = x._node if x.dtype.kind == "f" else B.cast(x._node, "float32")
-    return wrap(B.make("quantize", (node, s._node, z._node)), [x])
+    if node.dtype not in ("float32", "float64"):
+        node = B.cast(node, "float32")
+    s_node, z_node = _broadcast(s, node.shape, "quantize"), _broadcast(z, node.shape, "quantize")
+    return wrap(B.make("quantize", (node, s_node, z_node)), [x])
 
 
 @user_op("dequantize")
 def dequantize(q: Tensor, scale: Any, zero_point: Any) -> Tensor:
     """``(q - zero_point) * scale`` as float32: the IR op ``dequantize``."""
-    s, z = _scalar_or_vector(scale, np.float32), _scalar_or_vector(zero_point, np.int32)
-    return wrap(B.make("dequantize", (q._node, s._node, z._node)), [q])
+    s, z = _params(scale, zero_point)
+    shape = q._node.shape
+    s_node, z_node = _broadcast(s, shape, "dequantize"), _broadcast(z, shape, "dequantize")
+    return wrap(B.make("dequantize", (q._node, s_node, z_node)), [q])
 
 
 # ------------------------------------------------------------- the book's functions

@@ -5,11 +5,14 @@ The book's affine (asymmetric) mapping between a float ``x`` and an int8 ``q`` i
     q = clip(round(x / scale + zero_point), -128, 127)      (quantize)
     x ≈ (q - zero_point) * scale                            (dequantize)
 
-``scale`` (float32) and ``zero_point`` (int32) are *inputs*, not attributes: either 0-d (one
-pair for the whole tensor, the book's "per-tensor" scheme) or 1-D with one entry per index of
-the last axis ("per-channel": one pair per output column of a ``(in, out)`` weight). They
-broadcast against the last axis exactly as NumPy broadcasts them, so the kernels below are
-the book's formulas, letter for letter.
+``scale`` (float32) and ``zero_point`` (int32) are *inputs*, not attributes, of the same
+shape as the data: like every elementwise op, these two read their inputs position by
+position, and broadcasting is explicit (``expand``). A per-tensor pair is a 0-d tensor
+expanded to the data's shape (the book's scheme); a per-channel pair is one value per index
+of the last axis, expanded over the rows (one scale per output column of an ``(in, out)``
+weight). Being elementwise, both fuse into the kernels around them on the llvm backend (a
+layer's float epilogue, its bias and activation, and the next layer's ``quantize`` become
+one loop), with ``round`` as round-half-to-even, as NumPy's.
 
 ``int8_matmul(a, b, a_zero)`` is what the quantization lowering pass turns
 ``dequantize(a) @ dequantize(b)`` into: int8 x int8 products summed in int32,
@@ -32,34 +35,31 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.ir.errors import DTypeError, ShapeError
-from tinytorch.ir.node import Shape
 from tinytorch.ir.registry import OpDef, nbytes, register
 
 INT8_MIN, INT8_MAX = -128, 127
 MAX_K = (2**31 - 1) // (255 * 128)  # longest exact int32 dot product of shifted int8s
 
 
-def check_params(op: str, shape: Shape, scale: Shape, zero: Shape, dtypes) -> None:
-    """``scale`` float32 and ``zero_point`` int32, each 0-d or one per last-axis index."""
+def check_params(op: str, shapes, dtypes) -> None:
+    """``scale`` float32 and ``zero_point`` int32, both of the data's shape."""
     if dtypes[1] != "float32" or dtypes[2] != "int32":
         raise DTypeError(
             f"{op}: scale must be float32 and zero_point int32, got {dtypes[1]} and {dtypes[2]}"
         )
-    allowed = {(), shape[-1:]} if shape else {()}
-    if scale not in allowed or zero not in allowed:
+    if not shapes[0] == shapes[1] == shapes[2]:
         raise ShapeError(
-            f"{op}: scale {scale} and zero_point {zero} must be 0-d (per tensor) or "
-            f"{shape[-1:]} (per channel of the last axis) for an input of shape {shape}"
+            f"{op}: data, scale and zero_point must have one shape (expand them), got "
+            f"{list(shapes)}"
         )
 
 
 # ---------------------------------------------------------------------- quantize
 def _quantize_infer(shapes, dtypes, attrs):
-    x, scale, zero = shapes
-    if dtypes[0] not in ("float16", "float32", "float64"):
-        raise DTypeError(f"quantize: needs a floating-point input, got {dtypes[0]}")
-    check_params("quantize", x, scale, zero, dtypes)
-    return x, "int8"
+    if dtypes[0] not in ("float32", "float64"):
+        raise DTypeError(f"quantize: needs a float32 or float64 input, got {dtypes[0]}")
+    check_params("quantize", shapes, dtypes)
+    return shapes[0], "int8"
 
 
 def quantize_kernel(node, x: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
@@ -72,7 +72,7 @@ def quantize_kernel(node, x: np.ndarray, scale: np.ndarray, zero: np.ndarray) ->
 register(
     OpDef(
         name="quantize",
-        kind="opaque",
+        kind="elementwise",
         arity=3,
         infer=_quantize_infer,
         numpy=quantize_kernel,
@@ -84,11 +84,10 @@ register(
 
 # -------------------------------------------------------------------- dequantize
 def _dequantize_infer(shapes, dtypes, attrs):
-    q, scale, zero = shapes
     if dtypes[0] != "int8":
         raise DTypeError(f"dequantize: needs an int8 input, got {dtypes[0]}")
-    check_params("dequantize", q, scale, zero, dtypes)
-    return q, "float32"
+    check_params("dequantize", shapes, dtypes)
+    return shapes[0], "float32"
 
 
 def dequantize_kernel(node, q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
@@ -99,7 +98,7 @@ def dequantize_kernel(node, q: np.ndarray, scale: np.ndarray, zero: np.ndarray) 
 register(
     OpDef(
         name="dequantize",
-        kind="opaque",
+        kind="elementwise",
         arity=3,
         infer=_dequantize_infer,
         numpy=dequantize_kernel,
