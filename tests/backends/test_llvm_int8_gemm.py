@@ -64,3 +64,17 @@ def test_both_blocked_paths_are_exact(wide):
     kernel(0, m, n, k, a.ctypes.data, b.ctypes.data, -5, out.ctypes.data, scratch.ctypes.data)
     np.testing.assert_array_equal(out, _reference(a, b, -5, "nk"))
     get_jit().release(module)
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_rows_split_across_threads_give_the_same_integers(monkeypatch, threads):
+    """A product big enough to be split: every thread count gives the reference exactly."""
+    monkeypatch.setenv("TINYTORCH_THREADS", threads)
+    monkeypatch.setattr(int8_gemm, "PARALLEL_MIN_WORK", 1)
+    rng = np.random.default_rng(2)
+    m, k, n = 37, 70, 11
+    a = rng.integers(-128, 128, (m, k)).astype(np.int8)
+    b = rng.integers(-128, 128, (n, k)).astype(np.int8)
+    assert int8_gemm._threads(m, m * n * k) == int(threads)
+    got = int8_gemm.run_int8_matmul(_node(m, k, n, "nk"), a, b, np.array(3, np.int32))
+    np.testing.assert_array_equal(got, _reference(a, b, 3, "nk"))

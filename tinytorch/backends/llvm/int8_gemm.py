@@ -23,7 +23,9 @@ exact integers, identical to the NumPy kernel's.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import ir
@@ -32,12 +34,15 @@ from tinytorch.backends.llvm.codegen import finish_ir
 from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.backends.llvm.kernels import LoadedModule
 from tinytorch.ir.node import Node
+from tinytorch.util.flags import env_int
 
 I8, I16, I32, I64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
 LANES = 32  # int16 products per AVX-512 multiply-add
 V32I8, V32I16, V16I32 = ir.VectorType(I8, 32), ir.VectorType(I16, 32), ir.VectorType(I32, 16)
 _ARGS = (ctypes.c_int64,) * 4 + (ctypes.c_void_p,) * 2 + (ctypes.c_int32,) + (ctypes.c_void_p,) * 2
 BLOCK = 4  # input rows per pass over the weight (nk layout)
+PARALLEL_MIN_WORK = 1 << 24  # multiply-adds below which one thread is quicker
+_pool: ThreadPoolExecutor | None = None
 _compiled: dict[str, tuple[Callable, LoadedModule]] = {}
 
 
@@ -218,15 +223,42 @@ def _compiled_kernel(layout: str) -> Callable:
     return _compiled[layout][0]
 
 
+def _threads(m: int, work: int) -> int:
+    """Threads for one product: TINYTORCH_THREADS (default: the cores this process may use),
+    but only for products big enough to pay for the hand-off, and whole row blocks each."""
+    if work < PARALLEL_MIN_WORK or m < 2 * BLOCK:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(env_int("TINYTORCH_THREADS", cores), m // BLOCK))
+
+
 def run_int8_matmul(node: Node, a: np.ndarray, b: np.ndarray, zero: np.ndarray) -> np.ndarray:
-    """The op's result computed by the native kernel (same values as the NumPy kernel)."""
+    """The op's result computed by the native kernel (same values as the NumPy kernel).
+    Large products split their rows across threads (ctypes releases the GIL)."""
+    global _pool
     layout = node.attrs.get("layout", "kn")
     a, b = np.ascontiguousarray(a, dtype=np.int8), np.ascontiguousarray(b, dtype=np.int8)
     (m, k), n = a.shape, node.shape[1]
     out = np.empty((m, n), dtype=np.int32)
-    scratch = np.empty(max(BLOCK * k, 1), dtype=np.int16)
-    _compiled_kernel(layout)(0, m, n, k, a.ctypes.data, b.ctypes.data, int(zero),
-                             out.ctypes.data, scratch.ctypes.data)  # fmt: skip
+    kernel = _compiled_kernel(layout)
+    threads = _threads(m, m * n * k)
+    bounds = [BLOCK * (m // BLOCK * t // threads) for t in range(threads)] + [m]
+    scratch = np.empty((threads, max(BLOCK * k, 1)), dtype=np.int16)
+    pointers = (a.ctypes.data, b.ctypes.data, int(zero), out.ctypes.data)
+    calls = [(lo, hi, n, k, *pointers, scratch[t].ctypes.data)
+             for t, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False))]  # fmt: skip
+    if threads == 1:
+        kernel(*calls[0])
+        return out
+    if _pool is None or _pool._max_workers < threads - 1:
+        _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="tinytorch-int8-gemm")
+    futures = [_pool.submit(kernel, *call) for call in calls[1:]]
+    kernel(*calls[0])
+    for f in futures:
+        f.result()
     return out
 
 
