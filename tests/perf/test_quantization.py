@@ -293,3 +293,22 @@ def test_quantize_model_calibrates_each_layer_on_its_own_inputs(backend, make_mo
     lowered = tinytorch.explain(y).split("== after quantize_lowering ==")[1].split("==")[0]
     assert lowered.count("int8_matmul(") == 2
     np.testing.assert_allclose(y.data, want, atol=0.1 * np.abs(want).max())
+
+
+def test_a_cnn_keeps_its_float_convolutions_and_quantizes_its_linear(backend):
+    """Only Linear layers are quantized; sizes count the convolution's float32 weights at 4
+    bytes each and the Linear's int8 weights at 1."""
+
+    def cnn():
+        np.random.seed(5)
+        return Sequential(tinytorch.Conv2d(1, 4, 3), ReLU(), tinytorch.Flatten(), Linear(144, 10))
+
+    original, quantized = cnn(), cnn()
+    x = Tensor(np.random.default_rng(5).standard_normal((2, 1, 8, 8)).astype(np.float32))
+    quantize_model(quantized, [x])
+    conv = 4 * 1 * 3 * 3 + 4
+    sizes = compare_model_sizes(original, quantized)
+    assert sizes["original_bytes"] == 4 * (conv + 144 * 10 + 10)
+    assert sizes["quantized_bytes"] == 4 * conv + 144 * 10 + 10
+    want = original(x).data
+    np.testing.assert_allclose(quantized(x).data, want, atol=0.05 * np.abs(want).max())

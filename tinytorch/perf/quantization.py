@@ -32,136 +32,28 @@ from typing import Any
 import numpy as np
 
 from tinytorch.frontend.autograd import no_grad
-from tinytorch.frontend.source import user_op
 from tinytorch.frontend.tensor import Tensor
-from tinytorch.frontend.tensor_type import wrap
-from tinytorch.ir import build as B
 from tinytorch.ir.errors import ShapeError
-from tinytorch.ir.node import Node
-from tinytorch.nn.layers import Linear, Sequential
+from tinytorch.nn.layers import Linear
 from tinytorch.nn.module import Layer
-
-INT8_MIN_VALUE = -128
-INT8_MAX_VALUE = 127
-INT8_RANGE = 256
-EPSILON = 1e-8  # a range narrower than this is a constant tensor (the book names, not sets, it)
+from tinytorch.perf.int8 import (  # noqa: F401  (the book imports its functions from here)
+    EPSILON,
+    INT8_MAX_VALUE,
+    INT8_MIN_VALUE,
+    INT8_RANGE,
+    affine_params,
+    checked_float_data,
+    dequantize,
+    dequantize_int8,
+    param_tensors,
+    quantize,
+    quantize_int8,
+    quantize_per_channel,
+)
 
 
 class NotCalibratedError(RuntimeError):
     """A layer that needs calibrated input parameters was used before ``calibrate``."""
-
-
-# ------------------------------------------------------------------- checks
-def _float_data(tensor: Any, what: str) -> np.ndarray:
-    """The values of ``tensor`` as a float array, refusing empty and non-finite ones."""
-    data = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
-    if data.size == 0:
-        raise ValueError(f"{what}: cannot quantize an empty tensor (shape {data.shape})")
-    if data.dtype.kind not in "fiub":
-        raise TypeError(f"{what}: needs numeric data, got {data.dtype}")
-    if data.dtype.kind != "f":
-        data = data.astype(np.float32)
-    finite = np.isfinite(data)
-    if not finite.all():
-        bad = data[~finite]
-        raise ValueError(
-            f"{what}: cannot quantize a tensor with non-finite values (shape {data.shape}: "
-            f"{bad.size} of {data.size} are inf/NaN, e.g. {bad.flat[0]})"
-        )
-    return data
-
-
-def affine_params(min_val: float, max_val: float) -> tuple[float, int]:
-    """The book's ``(scale, zero_point)`` for the range ``[min_val, max_val]``."""
-    scale = (max_val - min_val) / (INT8_RANGE - 1)
-    zero_point = int(np.round(INT8_MIN_VALUE - min_val / scale))
-    return scale, int(np.clip(zero_point, INT8_MIN_VALUE, INT8_MAX_VALUE))
-
-
-# ------------------------------------------------------------ the IR ops, as tensors
-def _scalar_or_vector(value: Any, dtype: type) -> Tensor:
-    if isinstance(value, Tensor):
-        return value
-    return Tensor(np.asarray(value, dtype=dtype))
-
-
-def _params(scale: Any, zero_point: Any) -> tuple[Tensor, Tensor]:
-    """``scale`` and ``zero_point`` as the float32/int32 tensors the IR ops read (made once
-    per layer, so every call's graph reads the same buffers)."""
-    return _scalar_or_vector(scale, np.float32), _scalar_or_vector(zero_point, np.int32)
-
-
-def _broadcast(param: Tensor, shape: tuple[int, ...], op: str) -> Node:
-    """A 0-d (per tensor) or last-axis (per channel) parameter expanded to ``shape``."""
-    node = param._node
-    if node.shape not in ((), shape[-1:]):
-        raise ShapeError(
-            f"{op}: scale and zero_point must be numbers (per tensor) or have shape "
-            f"{shape[-1:]} (per channel of the last axis), got {node.shape} for data {shape}"
-        )
-    return B.expand(node, shape)
-
-
-@user_op("quantize")
-def quantize(x: Tensor, scale: Any, zero_point: Any) -> Tensor:
-    """``clip(round(x / scale + zero_point), -128, 127)`` as int8: the IR op ``quantize``.
-    ``scale``/``zero_point`` are numbers (per tensor) or one per index of the last axis."""
-    s, z = _params(scale, zero_point)
-    node = x._node if x.dtype.kind == "f" else B.cast(x._node, "float32")
-    if node.dtype not in ("float32", "float64"):
-        node = B.cast(node, "float32")
-    s_node, z_node = _broadcast(s, node.shape, "quantize"), _broadcast(z, node.shape, "quantize")
-    return wrap(B.make("quantize", (node, s_node, z_node)), [x])
-
-
-@user_op("dequantize")
-def dequantize(q: Tensor, scale: Any, zero_point: Any) -> Tensor:
-    """``(q - zero_point) * scale`` as float32: the IR op ``dequantize``."""
-    s, z = _params(scale, zero_point)
-    shape = q._node.shape
-    s_node, z_node = _broadcast(s, shape, "dequantize"), _broadcast(z, shape, "dequantize")
-    return wrap(B.make("dequantize", (q._node, s_node, z_node)), [q])
-
-
-# ------------------------------------------------------------- the book's functions
-def quantize_int8(tensor: Tensor) -> tuple[Tensor, float, int]:
-    """FP32 tensor -> ``(int8 tensor, scale, zero_point)``, the book's asymmetric formulas.
-
-    A constant tensor (range below ``EPSILON``) gives ``(zeros, 1.0, 0)``, exactly as the
-    book specifies. Empty or non-finite input raises ``ValueError``.
-    """
-    data = _float_data(tensor, "quantize_int8")
-    min_val, max_val = float(np.min(data)), float(np.max(data))
-    if abs(max_val - min_val) < EPSILON:
-        return Tensor(np.zeros_like(data, dtype=np.int8)), 1.0, 0
-    scale, zero_point = affine_params(min_val, max_val)
-    q = quantize(Tensor(data) if not isinstance(tensor, Tensor) else tensor, scale, zero_point)
-    return Tensor(q.data), scale, zero_point
-
-
-def dequantize_int8(q_tensor: Tensor, scale: float, zero_point: int) -> Tensor:
-    """INT8 tensor -> FP32: ``(q - zero_point) * scale``."""
-    if not isinstance(q_tensor, Tensor):
-        q_tensor = Tensor(np.asarray(q_tensor, dtype=np.int8))
-    if q_tensor.dtype != np.int8:
-        raise TypeError(f"dequantize_int8: needs an int8 tensor, got {q_tensor.dtype}")
-    return dequantize(q_tensor, scale, zero_point)
-
-
-def quantize_per_channel(weight: Tensor) -> tuple[Tensor, np.ndarray, np.ndarray]:
-    """Each column (output channel) of an ``(in, out)`` weight with its own scale and zero
-    point (the book's formulas per column). A constant column ``c`` gets ``zero_point 0``
-    and ``scale |c| / 127`` (or 1.0 for zeros), so it is reproduced exactly."""
-    data = _float_data(weight, "quantize_per_channel")
-    lo, hi = data.min(axis=0).astype(np.float64), data.max(axis=0).astype(np.float64)
-    flat = np.abs(hi - lo) < EPSILON
-    span = np.where(flat, 1.0, hi - lo)
-    scale = span / (INT8_RANGE - 1)
-    zero = np.clip(np.round(INT8_MIN_VALUE - lo / scale), INT8_MIN_VALUE, INT8_MAX_VALUE)
-    const_scale = np.where(np.abs(hi) > 0, np.abs(hi) / INT8_MAX_VALUE, 1.0)
-    scale = np.where(flat, const_scale, scale).astype(np.float32)
-    zero = np.where(flat, 0, zero).astype(np.int32)
-    return Tensor(quantize(Tensor(data), scale, zero).data), scale, zero
 
 
 # ----------------------------------------------------------------- QuantizedLinear
@@ -198,9 +90,9 @@ class QuantizedLinear(Layer):
             self.q_bias, self.bias_scale, self.bias_zero_point = quantize_int8(linear_layer.bias)
         else:
             self.q_bias = self.bias_scale = self.bias_zero_point = None
-        self._weight_params = _params(self.weight_scale, self.weight_zero_point)
+        self._weight_params = param_tensors(self.weight_scale, self.weight_zero_point)
         self._bias_params = (
-            None if self.q_bias is None else _params(self.bias_scale, self.bias_zero_point)
+            None if self.q_bias is None else param_tensors(self.bias_scale, self.bias_zero_point)
         )
         self.input_scale: float | None = None
         self.input_zero_point: int | None = None
@@ -222,7 +114,7 @@ class QuantizedLinear(Layer):
             raise ValueError("QuantizedLinear.calibrate: needs a non-empty list of sample inputs")
         arrays = []
         for k, sample in enumerate(sample_inputs):
-            data = _float_data(sample, f"QuantizedLinear.calibrate (sample {k})")
+            data = checked_float_data(sample, f"QuantizedLinear.calibrate (sample {k})")
             if data.ndim == 0 or data.shape[-1] != self.in_features:
                 raise ShapeError(
                     f"QuantizedLinear.calibrate: sample {k} has shape {data.shape}; its last "
@@ -240,7 +132,7 @@ class QuantizedLinear(Layer):
         """The input's scale and zero point as tensors, remade only when they change."""
         key = (self.input_scale, self.input_zero_point)
         if getattr(self, "_input_key", None) != key:
-            self._input_key, self._input_params = key, _params(*key)
+            self._input_key, self._input_params = key, param_tensors(*key)
         return self._input_params
 
     @property
@@ -305,28 +197,31 @@ class QuantizedLinear(Layer):
 
 
 # ------------------------------------------------------------------ whole models
-def _linear_slots(model: Any) -> list[tuple[Any, Any, Linear]]:
-    """``(container, key, layer)`` for every Linear reachable from ``model``'s attributes
-    and lists (each layer once), so it can be replaced in place."""
+def _slots(model: Any, kind: type) -> list[tuple[Any, Any, Any]]:
+    """``(container, key, layer)`` for every ``kind`` layer reachable from ``model``'s
+    attributes, lists and dicts (each once, outermost first), so it can be replaced in place."""
     slots, seen, todo = [], {id(model)}, [model]
     while todo:
         obj = todo.pop(0)
-        items: list[tuple[Any, Any]] = []
         if isinstance(obj, list):
             items = list(enumerate(obj))
         elif isinstance(obj, dict):
             items = list(obj.items())
-        elif isinstance(obj, Layer) or hasattr(obj, "__dict__"):
+        else:
             items = list(vars(obj).items())
         for key, value in items:
-            if id(value) in seen or isinstance(value, (Tensor, np.ndarray, str, int, float)):
+            if id(value) in seen:
                 continue
             seen.add(id(value))
-            if isinstance(value, Linear):
+            if isinstance(value, kind):
                 slots.append((obj, key, value))
             elif isinstance(value, (Layer, list, dict)):
                 todo.append(value)
     return slots
+
+
+def _linear_slots(model: Any) -> list[tuple[Any, Any, Linear]]:
+    return _slots(model, Linear) if hasattr(model, "__dict__") else []
 
 
 def _set(container: Any, key: Any, value: Any) -> None:
@@ -399,32 +294,14 @@ def quantize_model(
 
 
 def model_bytes(model: Any) -> int:
-    """Bytes of a model's weights as they are held: 4 per float32 value, 1 per int8."""
-    total = 0
-    for _, _, layer in _linear_slots(model):
-        total += sum(p.data.nbytes for p in layer.parameters())
-    for q in _quantized_layers(model):
-        total += int(q.memory_usage()["quantized_bytes"])
-    return total
-
-
-def _quantized_layers(model: Any) -> list[QuantizedLinear]:
+    """Bytes of a model's weights as they are held: its float parameters at their itemsize
+    (4 for float32) and its quantized layers' int8 values at one byte each."""
     if isinstance(model, QuantizedLinear):
-        return [model]
-    found = []
-    todo = [model.layers] if isinstance(model, Sequential) else [vars(model)]
-    while todo:
-        obj = todo.pop()
-        for value in obj.values() if isinstance(obj, dict) else obj:
-            if isinstance(value, QuantizedLinear):
-                found.append(value)
-            elif isinstance(value, Sequential):
-                todo.append(value.layers)
-            elif isinstance(value, Layer):
-                todo.append(vars(value))
-            elif isinstance(value, (list, tuple)):
-                todo.append(value)
-    return found
+        return int(model.memory_usage()["quantized_bytes"])
+    params = model.parameters() if callable(getattr(model, "parameters", None)) else []
+    total = sum(p.data.nbytes for p in params)
+    quantized = _slots(model, QuantizedLinear) if hasattr(model, "__dict__") else []
+    return total + sum(int(q.memory_usage()["quantized_bytes"]) for _, _, q in quantized)
 
 
 def compare_model_sizes(original: Any, quantized: Any) -> dict[str, float]:
