@@ -190,3 +190,35 @@ def test_the_lowering_is_in_the_default_pipeline_and_its_dump(tmp_path):
     assert "int8_matmul" not in captured.read_text()
     assert "int8_matmul" in lowered.read_text() and "= matmul" not in lowered.read_text()
     assert "int8_matmul" in tinytorch.fusion_report(y)
+
+
+@pytest.mark.parametrize("backend", tinytorch.available_backends())
+@pytest.mark.parametrize("seed", range(4))
+def test_random_quantized_networks_match_the_unlowered_pipeline(backend, seed):
+    """Random chains of calibrated quantized layers (random widths, per-tensor or
+    per-channel, ReLU or not, batched input): the default pipeline on each backend gives
+    what the same pipeline without the lowering pass gives on NumPy, up to float rounding."""
+    from tinytorch.nn.activations import ReLU
+    from tinytorch.nn.layers import Linear, Sequential
+    from tinytorch.passes import default_pipeline
+    from tinytorch.perf.quantization import quantize_model
+
+    rng = np.random.default_rng(seed)
+    np.random.seed(seed)
+    widths = [int(w) for w in rng.integers(1, 24, int(rng.integers(2, 5)))]
+    layers = []
+    for a, b in zip(widths, widths[1:], strict=False):
+        layers += [Linear(a, b)] + ([ReLU()] if rng.random() < 0.5 else [])
+    model = Sequential(*layers)
+    x = Tensor(rng.standard_normal((3, int(rng.integers(1, 5)), widths[0])).astype(np.float32))
+    quantize_model(model, [x], per_channel=bool(seed % 2))
+    unlowered = [p for p in default_pipeline() if not isinstance(p, QuantizeLowering)]
+    tinytorch.set_pipeline(unlowered)
+    want = model(x).data
+    assert "int8_matmul" not in tinytorch.explain(model(x))
+    tinytorch.set_pipeline(None)
+    with tinytorch.backend(backend):
+        y = model(x)
+        assert "int8_matmul" in tinytorch.explain(y)
+        got = y.data
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * (np.abs(want).max() + 1))
