@@ -35,7 +35,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinytorch  # noqa: E402
-from tinytorch import Tensor  # noqa: E402
+from tinytorch import Linear, Tensor  # noqa: E402
 from tinytorch.backends.llvm.kernels import kernel_cache  # noqa: E402
 from tinytorch.runtime import plan_cache  # noqa: E402
 
@@ -513,6 +513,123 @@ def w12_compacted_pruning(report: Report, repeat: int) -> None:
             )
 
 
+def _quantized_layer(n_in: int, n_out: int, batch: np.ndarray):
+    """A calibrated QuantizedLinear (int8 weight, per tensor) and its float twin."""
+    from tinytorch.perf.quantization import QuantizedLinear
+
+    np.random.seed(8)
+    layer = Linear(n_in, n_out)
+    q = QuantizedLinear(layer)
+    q.calibrate([Tensor(batch)])
+    return layer, q
+
+
+def w8_int8_gemv(report: Report, repeat: int) -> None:
+    """Int8 GEMV: a 4096x4096 quantized Linear on one input row vs a float32 matvec."""
+    n = 4096
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, n)).astype(np.float32)
+    layer, q = _quantized_layer(n, n, x)
+    w, b = layer.weight.data, layer.bias.data
+    reps = repeat * 4
+    base = report.add("W8", "NumPy float32 x @ W + b", median_ms(lambda: x @ w + b, reps),
+                      note="reads 64 MB of weights")  # fmt: skip
+    tx = Tensor(x)
+    report.add("W8", "tinytorch llvm float Linear", median_ms(on("llvm", lambda: layer(tx).numpy()),
+                                                               reps))  # fmt: skip
+    ours = report.add("W8", "tinytorch llvm int8 QuantizedLinear",
+                      median_ms(on("llvm", lambda: q(tx).numpy()), reps),
+                      cold_ms(on("llvm", lambda: q(tx).numpy())), note="reads 16 MB")  # fmt: skip
+    report.add(
+        "W8",
+        "tinytorch numpy int8 QuantizedLinear",
+        median_ms(on("numpy", lambda: q(tx).numpy()), 3),
+        note="(NumPy int matmul)",
+    )
+    if torch is not None:
+        tw = torch.from_numpy(w)
+        report.add(
+            "W8", "PyTorch float32 matvec", median_ms(lambda: torch.from_numpy(x) @ tw, reps)
+        )
+    r = base.warm_ms / ours.warm_ms
+    report.verdict(f"W8 int8 GEMV is {r:.2f}x faster than the float32 NumPy matvec (target >= 2x)",
+                   r >= 2)  # fmt: skip
+
+
+def w9_int8_gemm(report: Report, repeat: int) -> None:
+    """Int8 GEMM 1024^3: a calibrated quantized Linear on 1024 rows vs a float32 matmul."""
+    n = 1024
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((n, n)).astype(np.float32)
+    layer, q = _quantized_layer(n, n, x)
+    w, b = layer.weight.data, layer.bias.data
+    reps = max(3, repeat // 2)
+    base = report.add("W9", "NumPy float32 x @ W + b", median_ms(lambda: x @ w + b, reps))
+    tx = Tensor(x)
+    ours = report.add("W9", "tinytorch llvm int8 QuantizedLinear",
+                      median_ms(on("llvm", lambda: q(tx).numpy()), reps),
+                      cold_ms(on("llvm", lambda: q(tx).numpy())),
+                      note="quantize + int8 GEMM + epilogue")  # fmt: skip
+    from tinytorch.backends.llvm.int8_gemm import run_int8_matmul
+    from tinytorch.ir import build
+
+    a8 = rng.integers(-128, 128, (n, n)).astype(np.int8)
+    w8 = q._q_weight_t.data
+    zero = Tensor(np.array(3, np.int32))
+    node = build.make("int8_matmul", [Tensor(a8)._node, Tensor(w8)._node, zero._node],
+                      layout="nk")  # fmt: skip
+
+    def kernel_alone():
+        return run_int8_matmul(node, a8, w8, zero.data)
+
+    report.add("W9", "int8_matmul kernel alone", median_ms(kernel_alone, reps))
+    if torch is not None:
+        tx_, tw = torch.from_numpy(x), torch.from_numpy(w)
+        report.add("W9", "PyTorch float32 matmul", median_ms(lambda: tx_ @ tw, reps))
+    r = base.warm_ms / ours.warm_ms
+    report.verdict(f"W9 int8 GEMM at {r:.2f}x the float32 NumPy matmul (target >= 1.0x, "
+                   f"stretch 2x)", r >= 1.0)  # fmt: skip
+
+
+def w13_quantized_mlp(report: Report, repeat: int) -> None:
+    """Quantized TinyDigits MLP (milestone 03's model): weight bytes and test accuracy."""
+    from tinytorch.perf.quantization import model_bytes, quantize_model
+
+    X_train, y_train, X_test, y_test = tinytorch.load_tinydigits()
+    np.random.seed(10)
+    model = tinytorch.Sequential(tinytorch.Flatten(), Linear(64, 24), tinytorch.ReLU(),
+                                 Linear(24, 24), tinytorch.ReLU(), Linear(24, 10))  # fmt: skip
+    optimizer = tinytorch.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = tinytorch.CrossEntropyLoss()
+    rng = np.random.default_rng(10)
+    for _ in range(30):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(order), 32):
+            idx = order[start : start + 32]
+            loss = loss_fn(model(Tensor(X_train[idx])), Tensor(y_train[idx]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    tx = Tensor(X_test)
+
+    def accuracy() -> float:
+        return float((model(tx).data.argmax(axis=1) == y_test).mean())
+
+    float_acc, float_bytes = accuracy(), model_bytes(model)
+    report.add("W13", "float32 MLP, 200 test images", median_ms(on("llvm", accuracy), repeat),
+               note=f"accuracy {float_acc:.1%}, weights {float_bytes:,} B")  # fmt: skip
+    quantize_model(model, [Tensor(X_train[k : k + 100]) for k in range(0, 1000, 100)])
+    q_acc, q_bytes = accuracy(), model_bytes(model)
+    report.add("W13", "int8 MLP (calibrated), 200 test images",
+               median_ms(on("llvm", accuracy), repeat),
+               note=f"accuracy {q_acc:.1%}, weights {q_bytes:,} B")  # fmt: skip
+    ratio = float_bytes / q_bytes
+    report.verdict(f"W13 quantized MLP weights {ratio:.2f}x smaller (target 4x)", ratio >= 4.0)
+    drop = 100 * (float_acc - q_acc)
+    report.verdict(f"W13 quantized MLP accuracy {q_acc:.1%} vs float {float_acc:.1%} "
+                   f"(target: within 1 point)", drop <= 1.0)  # fmt: skip
+
+
 WORKLOADS = {
     "W3": w3_gpt_step,
     "W0": w0_overhead,
@@ -521,9 +638,12 @@ WORKLOADS = {
     "W5": w5_gelu,
     "W6": w6_matmul,
     "W7": w7_softmax,
+    "W8": w8_int8_gemv,
+    "W9": w9_int8_gemm,
     "W10": w10_fusion,
     "W11": w11_tiling,
     "W12": w12_compacted_pruning,
+    "W13": w13_quantized_mlp,
 }
 
 

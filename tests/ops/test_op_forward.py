@@ -916,6 +916,56 @@ IR_ROWS = [
 ]
 
 
+# Int8 quantization (tinytorch/ir/ops/quant.py). The references are the book's formulas,
+# written here independently: q = clip(round(x / s + z)), x = (q - z) * s, and the exact
+# integer sum of (a - a_zero) * b computed in int64.
+_QX = np.array([[-1.0, -0.26, 0.0, 0.5], [1.3, 2.0, -2.0, 0.004]], np.float32)
+_Q8 = np.array([[-128, -3, 0, 7], [127, 45, -90, 1]], np.int8)
+_QB = np.array([[1, -2, 3], [-128, 127, 0], [5, 5, -5], [60, -61, 2]], np.int8)
+
+
+def _bcast(x, s, z):
+    """Scale and zero point expanded to the data's shape (broadcasting is explicit)."""
+    return x, make("expand", (s,), shape=x.shape), make("expand", (z,), shape=x.shape)
+
+
+def _quant(x, s, z):
+    return make("quantize", _bcast(x, s, z))
+
+
+def _dequant(q, s, z):
+    return make("dequantize", _bcast(q, s, z))
+
+
+def _quant_ref(x, s, z):
+    return np.clip(np.round(x / s + z), -128, 127).astype(np.int8)
+
+
+IR_ROWS += [
+    IRFwd("quantize-per-tensor", "quantize", _quant,
+          lambda x, s, z: _quant_ref(x, np.float32(s), np.float32(z)),
+          (_QX, np.array(0.0157, np.float32), np.array(-3, np.int32))),
+    IRFwd("quantize-per-channel", "quantize", _quant,
+          lambda x, s, z: _quant_ref(x, s, z.astype(np.float32)),
+          (_QX, np.array([0.01, 0.02, 0.5, 1e-3], np.float32),
+           np.array([0, 5, -7, 127], np.int32))),
+    IRFwd("dequantize-per-tensor", "dequantize", _dequant,
+          lambda q, s, z: ((q.astype(np.float32) - np.float32(z)) * s).astype(np.float32),
+          (_Q8, np.array(0.02, np.float32), np.array(60, np.int32))),
+    IRFwd("dequantize-per-channel", "dequantize", _dequant,
+          lambda q, s, z: ((q.astype(np.float32) - z.astype(np.float32)) * s),
+          (_Q8, np.array([0.5, 0.25, 2.0, 1.0], np.float32), np.array([1, -2, 0, 127], np.int32))),
+    IRFwd("int8_matmul-kn", "int8_matmul",
+          lambda a, b, z: make("int8_matmul", (a, b, z)),
+          lambda a, b, z: ((a.astype(np.int64) - int(z)) @ b.astype(np.int64)).astype(np.int32),
+          (_Q8, _QB, np.array(-128, np.int32))),
+    IRFwd("int8_matmul-nk", "int8_matmul",
+          lambda a, b, z: make("int8_matmul", (a, b, z), layout="nk"),
+          lambda a, b, z: ((a.astype(np.int64) - int(z)) @ b.T.astype(np.int64)).astype(np.int32),
+          (_Q8, np.ascontiguousarray(_QB.T), np.array(127, np.int32))),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("case", IR_ROWS, ids=[c.id for c in IR_ROWS])
 def test_ir_node_matches_numpy(case: IRFwd, rng: np.random.Generator, inp, run_ir) -> None:
     """The op, built directly as an IR node, gives NumPy's shape, dtype and values."""

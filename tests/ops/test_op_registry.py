@@ -76,6 +76,11 @@ SAMPLES: dict[str, Callable[[], Node]] = {
         "scatter_add", (_in(0, (3, 2, 5)), _in(1, (2, 5), "int64")), axis=1, size=4
     ),
     "matmul": lambda: make("matmul", (_in(0, (2, 3, 4)), _in(1, (2, 4, 5)))),
+    "quantize": lambda: make("quantize", (_in(0, X), _in(1, X), _in(2, X, "int32"))),
+    "dequantize": lambda: make("dequantize", (_in(0, X, "int8"), _in(1, X), _in(2, X, "int32"))),
+    "int8_matmul": lambda: make(
+        "int8_matmul", (_in(0, X, "int8"), _in(1, (5, 4), "int8"), _in(2, (), "int32")), layout="nk"
+    ),
     "reshape": lambda: make("reshape", (_in(0, X),), shape=(2, 6)),
     "permute": lambda: make("permute", (_in(0, (2, 3, 4)),), perm=(2, 0, 1)),
     "expand": lambda: make("expand", (_in(0, (3, 1)),), shape=(2, 3, 4)),
@@ -115,6 +120,9 @@ def _arrays_for(node: Node, rng: np.random.Generator) -> list[np.ndarray]:
         if i.dtype == "bool":
             arrays.append(rng.random(i.shape) < 0.5)
         elif i.dtype.startswith("int"):
+            if "axis" not in node.attrs and "size" not in node.attrs:  # not indices: any ints
+                arrays.append(rng.integers(-100, 100, i.shape).astype(i.dtype))
+                continue
             bound = node.attrs.get("size") or node.inputs[0].shape[node.attrs["axis"]]
             arrays.append(rng.integers(0, bound, i.shape).astype(i.dtype))
         else:

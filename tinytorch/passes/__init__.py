@@ -4,7 +4,8 @@ Passes that are a local rule per node (constant folding, CSE, algebraic simplifi
 one driver, :func:`rewrite_nodes` (``rewrite.py``). The default pipeline, in DESIGN.md's
 order (fusion comes last, after every rewrite that could change what is worth fusing)::
 
-    constant_folding -> cse -> dce -> algebraic_simplification -> cse -> dce -> fusion
+    constant_folding -> cse -> dce -> quantize_lowering -> algebraic_simplification -> cse
+    -> dce -> fusion
 
 It is a plain list: ``tinytorch.set_pipeline([...])`` replaces it, ``[]`` turns passes off.
 """
@@ -15,6 +16,7 @@ from tinytorch.passes.constant_folding import ConstantFolding
 from tinytorch.passes.cse import CommonSubexpressionElimination
 from tinytorch.passes.dce import DeadCodeElimination
 from tinytorch.passes.fusion import Fusion, fusion_report
+from tinytorch.passes.quantize_lowering import QuantizeLowering
 from tinytorch.passes.rewrite import Rule, rewrite_nodes
 from tinytorch.passes.verify import VerificationError, verify
 
@@ -24,6 +26,7 @@ def default_pipeline() -> list[Pass]:
         ConstantFolding(),
         CommonSubexpressionElimination(),
         DeadCodeElimination(),
+        QuantizeLowering(),
         AlgebraicSimplification(),
         CommonSubexpressionElimination(),
         DeadCodeElimination(),
@@ -40,6 +43,7 @@ __all__ = [
     "Pass",
     "PassManager",
     "PassRecord",
+    "QuantizeLowering",
     "Rule",
     "VerificationError",
     "default_pipeline",

@@ -63,6 +63,7 @@ from tinytorch.passes.base import Pass
 _ALONE = {
     "matmul": "opaque op: runs alone (BLAS)",
     "argmax": "argmax is not fused: runs alone",
+    "int8_matmul": "opaque op: runs alone (integer GEMM, int32 accumulation)",
 }
 
 

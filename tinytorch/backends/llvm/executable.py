@@ -1,13 +1,14 @@
 """Running a fused graph: compiled kernels for fused groups, NumPy for everything else.
 
 The plan is a list of steps in a topological order of *kernels* (a fused group is one step).
-Matmul runs as NumPy's BLAS call; ``fold`` and an im2col matrix a NumPy step reads are
-kernels of their own, and ``windows`` is inlined into its readers (``windows.py``); gather,
-concat and other opaque ops, views and any group the code generator cannot compile run their
-registry NumPy kernels (the fusion report notes every such fallback). Kernels write into
-buffers recycled from earlier steps and runs when possible (``buffers.py``). Every step
-reports to the profiling hook; a kernel reports all its member nodes, so time is attributed
-back to the user's lines.
+Matmul runs as NumPy's BLAS call; ``int8_matmul`` as a native integer kernel
+(``int8_gemm.py``); ``fold`` and an im2col matrix a NumPy step reads are kernels of their
+own, and ``windows`` is inlined into its readers (``windows.py``); gather, concat and other
+opaque ops, views and any group the code generator cannot compile run their registry NumPy
+kernels (the fusion report notes every such fallback). Kernels write into buffers recycled
+from earlier steps and runs when possible (``buffers.py``). Every step reports to the
+profiling hook; a kernel reports all its member nodes, so time is attributed back to the
+user's lines.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from tinytorch.backends.base import Executable, Hook, realize_error, run_numpy_node
 from tinytorch.backends.llvm.buffers import buffer_pool
 from tinytorch.backends.llvm.group import group_args, kernel_body
+from tinytorch.backends.llvm.int8_gemm import native_kernel
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
 from tinytorch.backends.llvm.windows import note_plan, plan_inlined
@@ -172,7 +174,8 @@ class LLVMExecutable(Executable):
                     continue
             for n in unit:
                 ins = [self.position[id(i)] for i in n.inputs]
-                self.steps.append(("numpy", n, self.position[id(n)], ins, get(n.op).numpy))
+                fn = native_kernel(n) or get(n.op).numpy  # int8_matmul: a native kernel
+                self.steps.append(("numpy", n, self.position[id(n)], ins, fn))
         self._drop_unread_constants()
         note_plan(graph, self.steps, own)
         self._plan_frees()

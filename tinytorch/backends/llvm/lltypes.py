@@ -7,7 +7,7 @@ in memory (how NumPy stores a bool). Both follow from :mod:`tinytorch.ir.dtypes`
 4 bytes is an LLVM ``float``, of 8 a ``double``; an integer of n bytes is an ``i(8n)``.
 
 Which dtypes compile is this backend's choice (:data:`COMPILED_DTYPES`). A group that touches
-any other dtype (``float16``, ``int8``, ``uint8``...) raises :class:`Unsupported` and runs on
+any other dtype (``float16``, ``uint8``, ``int16``...) raises :class:`Unsupported` and runs on
 NumPy, as does a group using an op with no emitter in :mod:`~tinytorch.backends.llvm.lowering`.
 """
 
@@ -20,7 +20,7 @@ from tinytorch.ir.dtypes import is_bool, is_float, itemsize
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F32, F64 = ir.FloatType(), ir.DoubleType()
 
-COMPILED_DTYPES = ("bool", "int32", "int64", "float32", "float64")
+COMPILED_DTYPES = ("bool", "int8", "int32", "int64", "float32", "float64")
 
 
 class Unsupported(Exception):

@@ -142,6 +142,25 @@ def gelu(cg, x):
     return b.fdiv(x, b.fadd(c(1.0), cg.math.exp(minus_2u)))
 
 
+def quantize(cg, node: Node, x, scale, zero):
+    """int8 ``clip(round(x / scale + zero), -128, 127)``; ``round`` is half-to-even
+    (``llvm.roundeven``), as NumPy's. The clip happens in float, then one conversion."""
+    b, dtype = cg.b, node.inputs[0].dtype
+    scale = convert(b, scale, "float32", dtype)
+    v = b.fadd(b.fdiv(x, scale), convert(b, zero, "int32", dtype))
+    v = b.call(_intrinsic(cg, "llvm.roundeven", v), [v])
+    v = b.call(_intrinsic(cg, "llvm.maxnum", v, 2), [v, ir.Constant(v.type, -128.0)])
+    v = b.call(_intrinsic(cg, "llvm.minnum", v, 2), [v, ir.Constant(v.type, 127.0)])
+    return b.fptosi(v, register_type("int8"))
+
+
+def dequantize(cg, q, scale, zero):
+    """float32 ``(q - zero) * scale``."""
+    b = cg.b
+    diff = b.fsub(convert(b, q, "int8", "float32"), convert(b, zero, "int32", "float32"))
+    return b.fmul(diff, scale)
+
+
 # ------------------------------------------------------------ the elementwise table
 def _compare_emitter(op: str) -> Emitter:
     return lambda cg, n, a, b: compare(cg, op, a, b, n.inputs[0].dtype)
@@ -168,6 +187,8 @@ EMITTERS: dict[str, Emitter] = {
     "where": lambda cg, n, c, a, b: cg.b.select(c, a, b),
     "clip": lambda cg, n, x: clip(cg, n, x),
     "cast": lambda cg, n, x: convert(cg.b, x, n.inputs[0].dtype, n.dtype),
+    "quantize": lambda cg, n, x, s, z: quantize(cg, n, x, s, z),
+    "dequantize": lambda cg, n, q, s, z: dequantize(cg, q, s, z),
 }
 
 

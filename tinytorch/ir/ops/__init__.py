@@ -6,6 +6,7 @@ from tinytorch.ir.ops import (  # noqa: F401
     leaf,
     linalg,
     movement,
+    quant,
     reduce,
     spatial,
 )
