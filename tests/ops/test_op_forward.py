@@ -556,6 +556,8 @@ def _other_rows() -> list[Fwd]:
         Fwd("scalar-rpow", "pow", lambda t: 2**t, lambda v: np.float32(2) ** v, (w,)),
         Fwd("scalar-compare", "gt", lambda t: t > 0, lambda v: v > 0, (w,)),
         Fwd("int-add", "add", lambda a, b: a + b, np.add, (i64((3, 1)), i64((4,)))),
+        Fwd("int-sub", "sub", lambda a, b: a - b, np.subtract, (i64((3, 1)), i64((4,)))),
+        Fwd("int-scalar-rsub", "sub", lambda a: 7 - a, lambda v: 7 - v, (i64((3, 4)),)),
         Fwd("int-mul", "mul", lambda a, b: a * b, np.multiply, (i64((3, 4)), i64((3, 4)))),
         Fwd("int-neg", "neg", lambda a: -a, np.negative, (i64((3, 4)),)),
         Fwd("int-abs", "abs", abs, np.abs, (i64((3, 4)),)),
