@@ -14,10 +14,12 @@ Markers (see ``pytest --markers``):
 Options: ``--llvm-no-codegen`` makes the llvm code generator refuse every group (so every
 ``[llvm]`` test that is not marked ``llvm_fallback_ok`` must fail: the guarantee is checked
 by ``tests/backends/test_llvm_strict.py``); ``--reverse-order`` runs the collected tests
-in reverse order (the suite must not depend on its order).
+in reverse order and ``--shuffle SEED`` in a random order (the suite must not depend on its
+order; neither needs a plugin).
 """
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,13 @@ def pytest_addoption(parser):
         action="store_true",
         help="run the collected tests in reverse order (order-independence check)",
     )
+    parser.addoption(
+        "--shuffle",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="run the collected tests in a random order drawn from SEED",
+    )
 
 
 def pytest_configure(config):
@@ -74,6 +83,9 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--reverse-order"):
         items.reverse()
+    seed = config.getoption("--shuffle")
+    if seed is not None:
+        random.Random(seed).shuffle(items)
 
 
 def _refuse_codegen() -> None:
