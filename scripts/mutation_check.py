@@ -12,7 +12,7 @@ and exits non-zero if any mutant was missed or if the tests fail before any bug 
 
 The mutants are bugs an audit of the suite planted (issue 14): two fusion-legality bugs that
 only a value comparison on the llvm backend can see, a GELU gradient coefficient, an llvm
-integer subtraction, and Adam's bias correction.
+integer subtraction, a transposed MNIST image, and Adam's bias correction.
 """
 
 from __future__ import annotations
@@ -82,6 +82,14 @@ MUTANTS = [
         'return {"add": b.add, "sub": b.sub, "mul": b.mul}[op](a, c)',
         'return {"add": b.add, "sub": b.add, "mul": b.mul}[op](a, c)',
         ("tests/ops/test_op_forward.py", "tests/frontend/test_frontend_ops.py", "-k", "llvm"),
+    ),
+    Mutant(
+        "mnist-transposed",
+        "the MNIST reader returns every image transposed",
+        "tinytorch/data/datasets/mnist.py",
+        "    return images, labels.astype(np.int64)",
+        "    return images.transpose(0, 2, 1), labels.astype(np.int64)",
+        ("tests/data/test_mnist_loader.py",),
     ),
     Mutant(
         "adam-bias-correction",
