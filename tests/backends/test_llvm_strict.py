@@ -64,10 +64,12 @@ def test_never_realizes_marked():
 """
 
 
-def run_pytest(paths: list[Path], xml: Path, *options: str) -> dict[str, str]:
+def run_pytest(
+    paths: list[Path], xml: Path, *options: str, env: dict | None = None
+) -> dict[str, str]:
     """Run pytest on ``paths`` (files of this suite, or files elsewhere, which then get this
     suite's conftest as a plugin); ``{test id: outcome}``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
+    env = {**(env or os.environ), "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
     plugin = [] if all(TESTS in p.parents for p in paths) else ["-p", "conftest"]
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
            *plugin, "-o", "addopts=", f"--junitxml={xml}", *options, *map(str, paths)]  # fmt: skip
@@ -103,13 +105,21 @@ def test_each_rule_fails_an_llvm_test_unless_a_marker_says_why(tmp_path: Path) -
 
 
 def test_with_code_generation_disabled_every_llvm_test_fails(tmp_path: Path) -> None:
-    """Real suite files whose ``[llvm]`` tests carry no exemption: with the code generator
-    refusing every group they must all fail, while the NumPy reference is untouched."""
+    """Real suite files whose ``[llvm]`` tests carry no exemption (the suite itself runs
+    them normally, where they pass): with the code generator refusing every group they
+    must all fail, while the ``[numpy]`` and backend-independent tests still pass."""
     files = [TESTS / "training" / "test_losses.py", TESTS / "frontend" / "test_activations.py"]
-    normal = run_pytest(files, tmp_path / "normal.xml")
     refused = run_pytest(files, tmp_path / "refused.xml", "--llvm-no-codegen")
-    llvm = sorted(name for name in normal if "[llvm" in name)
+    llvm = sorted(name for name in refused if "[llvm" in name)
     assert len(llvm) > 20
-    assert {normal[name] for name in normal} == {"passed"}
     assert {name: refused[name] for name in llvm} == dict.fromkeys(llvm, "failed")
-    assert all(refused[name] == "passed" for name in normal if name not in llvm)
+    assert {refused[name] for name in refused if name not in llvm} == {"passed"}
+
+
+def test_with_code_generation_disabled_the_differential_test_fails(tmp_path: Path) -> None:
+    """``llvm == numpy`` proves nothing if llvm quietly ran NumPy: it must fail then."""
+    files = [TESTS / "backends" / "test_llvm_differential.py"]
+    few = {**os.environ, "TINYTORCH_HYPOTHESIS_EXAMPLES": "5"}
+    got = run_pytest(files, tmp_path / "refused.xml", "--llvm-no-codegen", env=few)
+    compared = [name for name in got if "tape" not in name]  # the tape test runs no backend
+    assert len(compared) >= 5 and {got[name] for name in compared} == {"failed"}, got
