@@ -588,13 +588,17 @@ API_ROWS = [
 @pytest.mark.parametrize("backend", tinytorch.available_backends())
 @pytest.mark.parametrize("case", API_ROWS, ids=[c.id for c in API_ROWS])
 def test_public_api_matches_numpy(
-    case: Fwd, backend: str, rng: np.random.Generator, ops_in
+    case: Fwd, backend: str, rng: np.random.Generator, ops_in, llvm_exempt
 ) -> None:
     """The op, called through the Tensor API, gives NumPy's shape, dtype and values (on
     every backend registered when the tests are collected)."""
+    llvm_exempt.if_kernel_free(case.op)
+    if case.id in {"astype-same-dtype", "buffer"}:
+        llvm_exempt.no_kernel("nothing to compute: the value is the input's")
     arrays = [draw(rng, spec) for spec in case.inputs]
     tensors = [Tensor(a, dtype=a.dtype.name) for a in arrays]
     out = case.fn(*tensors)
+    llvm_exempt.if_not_compiled(out.dtype.name)
     assert case.op in ops_in(out), f"{case.id} did not build a {case.op!r} node"
     with tinytorch.backend(backend):
         got = out.numpy()
