@@ -113,11 +113,12 @@ def copy_project(dest: Path) -> None:
 def run_tests(project: Path, args: tuple[str, ...]) -> tuple[bool, str]:
     """Run pytest in ``project`` on its own copy of the package; (passed, last lines)."""
     env = {**os.environ, "PYTHONPATH": str(project)}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-rf", "-p", "no:cacheprovider",
            "-o", "addopts=", *args]  # fmt: skip
     done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-    tail = [line for line in done.stdout.splitlines() if line.strip()][-1:]
-    return done.returncode == 0, " ".join(tail)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    failed = [line.split(" - ")[0] for line in lines if line.startswith("FAILED")]
+    return done.returncode == 0, " ".join(failed[:1] + lines[-1:])
 
 
 def main(argv: list[str] | None = None) -> int:
