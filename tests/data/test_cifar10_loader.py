@@ -73,6 +73,18 @@ def test_loads_the_extracted_folder_as_nchw_floats(tmp_path):
     # The first row of data_batch_1 is the red plane, then green, then blue.
     raw = pickle.loads(batch_bytes(4, 0))[b"data"][0]
     np.testing.assert_array_equal(x_train[0, 1], raw[1024:2048].reshape(32, 32) / np.float32(255))
+    # Every pixel and label, in file order: row r of a batch is image r; within a row, 1024
+    # bytes per channel, each 32 rows of 32 pixels (a transposed image fails here).
+    batches = [pickle.loads(batch_bytes(4, i)) for i in range(len(NAMES))]
+    pixels = [b[b"data"][r] for b in batches for r in range(4)]
+    labels = [label for b in batches for label in b[b"labels"]]
+    for k, row in enumerate(pixels):
+        for c in range(3):
+            for i in range(32):
+                got = x_train[k] if k < 20 else x_test[k - 20]
+                want = row[c * 1024 + i * 32 : c * 1024 + (i + 1) * 32] / np.float32(255)
+                np.testing.assert_array_equal(got[c, i], want, err_msg=f"image {k} ch {c} row {i}")
+    assert y_train.tolist() + y_test.tolist() == labels
 
 
 def test_reads_the_archive_in_place(tmp_path):

@@ -22,6 +22,7 @@ def test_relu_zeroes_negatives():
     np.testing.assert_array_equal(ReLU()(Tensor(X)).data, np.maximum(X, 0))
 
 
+@pytest.mark.backend_independent
 def test_relu_keeps_the_input_dtype():
     assert ReLU()(Tensor([-1, 2])).dtype == np.int64
     assert ReLU()(Tensor([-1.0, 2.0])).dtype == np.float32
@@ -52,6 +53,7 @@ def test_softmax_of_integers_is_float():
     np.testing.assert_allclose(out.data, [0.09003057, 0.24472847, 0.66524096], rtol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_softmax_with_a_bad_dim_is_a_value_error():
     with pytest.raises(ValueError, match="axis"):
         Softmax(dim=2)(Tensor(X))
@@ -98,6 +100,7 @@ def test_activations_are_also_tensor_methods(method, cls):
     np.testing.assert_array_equal(getattr(Tensor(X), method)().data, cls()(Tensor(X)).data)
 
 
+@pytest.mark.backend_independent
 def test_the_module_02_backward_stub_points_to_autograd():
     with pytest.raises(NotImplementedError, match="autograd"):
         ReLU().backward(Tensor([1.0]))

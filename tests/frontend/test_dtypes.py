@@ -22,6 +22,7 @@ from tinytorch.frontend.dtypes import normalize_dtype, promote
         ([], np.float32),
     ],
 )
+@pytest.mark.backend_independent
 def test_constructor_dtype_defaults(data, dtype):
     assert Tensor(data).dtype == dtype
 
@@ -36,6 +37,7 @@ def test_constructor_dtype_defaults(data, dtype):
         (Tensor([True]), Tensor([True]), np.int64),
     ],
 )
+@pytest.mark.backend_independent
 def test_tensor_tensor_promotion(left, right, result):
     assert (left + right).dtype == result
     assert (right * left).dtype == result
@@ -51,6 +53,7 @@ def test_tensor_tensor_promotion(left, right, result):
         (Tensor([True]), 1, np.int64),
     ],
 )
+@pytest.mark.backend_independent
 def test_a_python_scalar_never_widens_a_tensor(tensor, scalar, result):
     assert (tensor * scalar).dtype == result
     assert (scalar + tensor).dtype == result
@@ -81,20 +84,24 @@ def test_sum_of_bools_counts_them():
 
 
 @pytest.mark.parametrize("spec", ["float32", np.float32, np.dtype("float32"), float])
+@pytest.mark.backend_independent
 def test_dtype_names_are_normalized(spec):
     assert normalize_dtype(spec) == "float32"
 
 
+@pytest.mark.backend_independent
 def test_int_and_bool_python_types_name_dtypes():
     assert normalize_dtype(int) == "int64"
     assert normalize_dtype(bool) == "bool"
 
 
+@pytest.mark.backend_independent
 def test_an_unsupported_dtype_is_a_type_error():
     with pytest.raises(TypeError, match="unsupported dtype"):
         Tensor([1.0], dtype="complex64")
 
 
+@pytest.mark.backend_independent
 def test_promote_is_symmetric():
     names = ["bool", "int32", "int64", "float16", "float32", "float64"]
     for a in names:
@@ -102,6 +109,7 @@ def test_promote_is_symmetric():
             assert promote(a, b) == promote(b, a)
 
 
+@pytest.mark.backend_independent
 def test_setting_data_keeps_the_tensor_dtype():
     t = Tensor([1.0, 2.0])
     t.data = np.array([3.0, 4.0], dtype=np.float64)

@@ -95,8 +95,17 @@ CASES = {
 }
 
 
+# Views (NumPy views when realized alone) and ops that run alone: no compiled kernel on llvm.
+KERNEL_FREE = {"argmax", "argmax_axis", "argmax_keepdims", "permute", "permute_tuple", "expand",
+               "expand_minus_one", "broadcast_to", "squeeze", "squeeze_axis", "unsqueeze",
+               "unsqueeze_last", "flatten", "flatten_from_1", "concat", "cat_alias", "stack",
+               "stack_last"}  # fmt: skip
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_op_matches_numpy(name):
+def test_op_matches_numpy(name, llvm_exempt):
+    if name in KERNEL_FREE:
+        llvm_exempt.no_kernel(f"{name} is a view or an op that runs alone")
     build, expected = CASES[name]
     out = build()
     expected = np.asarray(expected)
@@ -121,6 +130,7 @@ def test_bool_of_a_one_element_tensor():
     assert bool(Tensor(2.0) > 1)
 
 
+@pytest.mark.backend_independent
 def test_bool_of_many_elements_is_a_value_error():
     with pytest.raises(ValueError, match="ambiguous"):
         bool(Tensor([1.0, 2.0]))
@@ -129,12 +139,14 @@ def test_bool_of_many_elements_is_a_value_error():
             pass
 
 
+@pytest.mark.backend_independent
 def test_comparing_with_none_is_false_not_an_error():
     t = Tensor([1.0])
     assert (t == None) is False  # noqa: E711
     assert (t != None) is True  # noqa: E711
 
 
+@pytest.mark.backend_independent
 def test_squeeze_of_an_axis_that_is_not_one_leaves_it():
     assert Tensor(np.zeros((2, 3))).squeeze(0).shape == (2, 3)
 

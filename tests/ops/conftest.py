@@ -1,7 +1,8 @@
 """Helpers shared by the op tests, offered as fixtures.
 
 * ``inp(k, shape, dtype)`` builds the k-th ``input`` placeholder of a hand-written graph;
-* ``run_ir(inputs, outputs, arrays)`` interprets a graph with the NumPy reference backend;
+* ``run_ir(inputs, outputs, arrays)`` runs a hand-written graph as ``realize`` would: the
+  pass pipeline, then the current backend (so an ``[llvm]`` test compiles its kernels);
 * ``ops_in(x)`` is the set of op names in the graph behind a Tensor or a Node;
 * ``numeric_grad(loss, arrays, k)`` is the central finite difference of ``loss`` with respect
   to ``arrays[k]`` (float64, ``eps = 1e-6``);
@@ -17,10 +18,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from tinytorch.backends.numpy_backend import NumpyBackend
+from tinytorch.backends import get_backend
 from tinytorch.ir.build import make
 from tinytorch.ir.graph import Graph, topo_order
 from tinytorch.ir.node import Node
+from tinytorch.passes import PassManager
+from tinytorch.runtime import config
 
 EPS = 1e-6
 
@@ -32,7 +35,8 @@ def placeholder(index: int, shape: Sequence[int], dtype: str = "float32") -> Nod
 def run_graph(
     inputs: Sequence[Node], outputs: Sequence[Node], arrays: Sequence[np.ndarray]
 ) -> list[np.ndarray]:
-    return NumpyBackend().compile(Graph(inputs, outputs)).run(list(arrays))
+    graph = PassManager(config.get_pipeline()).run(Graph(inputs, outputs))
+    return get_backend(config.current_backend()).compile(graph).run(list(arrays))
 
 
 def graph_ops(x: object) -> set[str]:

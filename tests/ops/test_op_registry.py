@@ -20,6 +20,9 @@ from tinytorch.ir.errors import DTypeError, ShapeError
 from tinytorch.ir.node import Node
 from tinytorch.ir.registry import OpDef, RegistryError, all_ops, get, register
 
+# The registry's own facts (shape rules, costs, VJP shapes, NumPy kernels): no backend runs.
+pytestmark = pytest.mark.backend_independent
+
 
 def _in(k: int, shape: tuple, dtype: str = "float32") -> Node:
     return make("input", (), index=k, shape=shape, dtype=dtype)

@@ -125,8 +125,10 @@ ORACLES = [
 
 
 @pytest.mark.parametrize("case", ORACLES, ids=[c.id for c in ORACLES])
-def test_forward_and_gradients_match_pytorch(case: Oracle) -> None:
+def test_forward_and_gradients_match_pytorch(case: Oracle, llvm_exempt) -> None:
     """Same values and the same ``.grad`` for ``sum(out * R)`` as PyTorch, in float64."""
+    if case.id in {"index-repeats", "slice-step"}:
+        llvm_exempt.no_kernel("a gather or a slice and their gradients run without a kernel")
     ours = [Tensor(a, dtype="float64", requires_grad=True) for a in case.inputs]
     theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in case.inputs]
     out, ref = case.ours(*ours), case.theirs(*theirs)

@@ -61,6 +61,7 @@ def _attrs(kernel, stride, padding) -> dict:
 
 @pytest.mark.parametrize(("shape", "kernel", "stride", "padding"), GEOMETRIES, ids=IDS)
 @pytest.mark.parametrize("pad_value", [0.0, -np.inf])
+@pytest.mark.llvm_no_kernel(reason="windows runs its NumPy kernel by design")
 def test_windows_matches_loops(shape, kernel, stride, padding, pad_value, rng, inp, run_ir):
     x = rng.standard_normal(shape).astype(np.float32)
     node = make("windows", (inp(0, shape),), pad_value=pad_value, **_attrs(kernel, stride, padding))
@@ -71,6 +72,7 @@ def test_windows_matches_loops(shape, kernel, stride, padding, pad_value, rng, i
 
 
 @pytest.mark.parametrize(("shape", "kernel", "stride", "padding"), GEOMETRIES, ids=IDS)
+@pytest.mark.llvm_no_kernel(reason="fold runs its NumPy kernel by design")
 def test_fold_matches_loops(shape, kernel, stride, padding, rng, inp, run_ir):
     wshape = windows_loops(np.zeros(shape), kernel, stride, padding).shape
     g = rng.standard_normal(wshape).astype(np.float32)
@@ -80,6 +82,7 @@ def test_fold_matches_loops(shape, kernel, stride, padding, rng, inp, run_ir):
 
 
 @pytest.mark.parametrize(("shape", "kernel", "stride", "padding"), GEOMETRIES, ids=IDS)
+@pytest.mark.backend_independent
 def test_fold_is_the_adjoint_of_windows(shape, kernel, stride, padding, rng):
     """<windows(x), g> == <x, fold(g)>: what makes fold the exact gradient of windows."""
     x = rng.standard_normal(shape)
@@ -92,6 +95,7 @@ def test_fold_is_the_adjoint_of_windows(shape, kernel, stride, padding, rng):
 
 @pytest.mark.parametrize(("shape", "kernel", "stride", "padding"), GEOMETRIES[:3], ids=IDS[:3])
 @pytest.mark.parametrize("op", ["windows", "fold"])
+@pytest.mark.llvm_no_kernel(reason="windows and fold run their NumPy kernels by design")
 def test_vjp_matches_finite_differences(
     op, shape, kernel, stride, padding, rng, inp, run_ir, numeric_grad
 ):
@@ -120,6 +124,7 @@ def test_vjp_matches_finite_differences(
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.llvm_no_kernel(reason="windows and fold run their NumPy kernels by design")
 def test_windows_with_minus_inf_padding_has_no_gradient_on_the_border(inp, run_ir):
     """Padded positions are constants: fold drops whatever gradient lands on them."""
     attrs = _attrs((2, 2), (1, 1), (1, 1))
@@ -130,6 +135,7 @@ def test_windows_with_minus_inf_padding_has_no_gradient_on_the_border(inp, run_i
     np.testing.assert_array_equal(got, np.full((1, 1, 2, 2), 4.0, np.float32))
 
 
+@pytest.mark.backend_independent
 def test_windows_on_every_backend_through_the_frontend(rng):
     """The same numbers on the NumPy reference and the LLVM backend (opaque: NumPy kernel)."""
     from tinytorch.nn.spatial import windows
@@ -152,17 +158,20 @@ def test_windows_on_every_backend_through_the_frontend(rng):
         ((1, 1, 5, 5), _attrs((0, 3), (1, 1), (0, 0)), "kernel size must be positive"),
     ],
 )
+@pytest.mark.backend_independent
 def test_bad_geometry_fails_when_the_node_is_built(shape, attrs, message, inp):
     with pytest.raises(ShapeError, match=message):
         make("windows", (inp(0, shape),), pad_value=0.0, **attrs)
 
 
+@pytest.mark.backend_independent
 def test_fold_refuses_windows_of_the_wrong_shape(inp):
     with pytest.raises(ShapeError, match="do not match"):
         make("fold", (inp(0, (3, 3, 1, 1, 2, 2)),), shape=(1, 1, 5, 5),
              **_attrs((3, 3), (1, 1), (0, 0)))  # fmt: skip
 
 
+@pytest.mark.backend_independent
 def test_costs_count_bytes_and_the_adds_of_fold(inp):
     w = make("windows", (inp(0, (1, 2, 4, 4)),), pad_value=0.0, **_attrs((2, 2), (2, 2), (0, 0)))
     assert get("windows").cost(w) == (0, 4 * (w.size + 32))

@@ -9,7 +9,7 @@ import pytest
 
 import tinytorch
 from tinytorch import Tensor
-from tinytorch.backends import Backend, register_backend
+from tinytorch.backends import Backend, base
 from tinytorch.backends.numpy_backend import NumpyBackend
 
 
@@ -32,22 +32,34 @@ class CountingBackend(Backend):
         return NumpyBackend().compile(graph)
 
 
-register_backend("counting", CountingBackend)
+@pytest.fixture
+def counting_backend(monkeypatch):
+    """``counting`` is a known backend for this test only (registered here, not at import:
+    other tests, and the order they run in, never see it)."""
+    monkeypatch.setattr(base, "_INSTANCES", dict(base._INSTANCES))
+    monkeypatch.setitem(base._BACKENDS, "counting", CountingBackend)
+    CountingBackend.compiled = 0
+    return CountingBackend
 
 
-def test_a_new_backend_plugs_in_without_touching_the_frontend():
+def test_a_new_backend_plugs_in_without_touching_the_frontend(counting_backend):
     x = Tensor(np.arange(6.0).reshape(2, 3))
     expected = (x.exp() @ x.transpose()).numpy()
     with tinytorch.backend("counting"):
         y = Tensor(np.arange(6.0).reshape(2, 3))
         got = (y.exp() @ y.transpose()).numpy()
         assert tinytorch.current_backend() == "counting"
-    assert CountingBackend.compiled >= 1
+    assert counting_backend.compiled >= 1
     np.testing.assert_allclose(got, expected)
     assert tinytorch.current_backend() == "numpy"
 
 
-def test_set_backend_changes_the_default():
+def test_a_backend_registered_by_a_test_is_gone_after_it():
+    """The fixture unregisters: the package's own backends are all a later test sees."""
+    assert "counting" not in tinytorch.available_backends()
+
+
+def test_set_backend_changes_the_default(counting_backend):
     tinytorch.set_backend("counting")
     try:
         assert tinytorch.current_backend() == "counting"

@@ -75,6 +75,7 @@ def test_resuming_from_a_checkpoint_equals_training_on(tmp_path, optimizer):
     assert resumed.optimizer.lr == trainer.optimizer.lr
 
 
+@pytest.mark.backend_independent
 def test_load_restores_counters_history_lr_and_optimizer_state(saved):
     trainer, path = saved
     fresh = make_trainer(seed=9)
@@ -88,6 +89,7 @@ def test_load_restores_counters_history_lr_and_optimizer_state(saved):
 
 
 # ----------------------------------------------------------------- the format
+@pytest.mark.backend_independent
 def test_the_file_is_an_npz_of_arrays_with_json_metadata_not_a_pickle(saved):
     """The book's '.pkl' name holds our format: a zip of .npy arrays plus JSON."""
     _, path = saved
@@ -101,6 +103,7 @@ def test_the_file_is_an_npz_of_arrays_with_json_metadata_not_a_pickle(saved):
     assert [e["name"] for e in meta["model_state"]][:2] == ["layers.0.weight", "layers.0.bias"]
 
 
+@pytest.mark.backend_independent
 def test_save_creates_parent_directories_and_leaves_no_temporary_files(tmp_path):
     trainer = make_trainer()
     path = tmp_path / "runs" / "exp1" / "ckpt_0.pkl"
@@ -108,6 +111,7 @@ def test_save_creates_parent_directories_and_leaves_no_temporary_files(tmp_path)
     assert path.is_file() and sorted(p.name for p in path.parent.iterdir()) == ["ckpt_0.pkl"]
 
 
+@pytest.mark.backend_independent
 def test_a_failed_write_leaves_the_old_checkpoint_untouched(saved, monkeypatch):
     """A crash mid-write (simulated in np.savez) keeps the previous file, byte for byte."""
     trainer, path = saved
@@ -125,12 +129,14 @@ def test_a_failed_write_leaves_the_old_checkpoint_untouched(saved, monkeypatch):
 
 
 # ------------------------------------------------------------------ bad files
+@pytest.mark.backend_independent
 def test_missing_checkpoint_is_file_not_found_naming_the_path(tmp_path):
     path = tmp_path / "nope.pkl"
     with pytest.raises(FileNotFoundError, match="nope.pkl"):
         make_trainer().load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_truncated_checkpoint_is_a_value_error(saved):
     _, path = saved
     path.write_bytes(path.read_bytes()[:200])
@@ -138,6 +144,7 @@ def test_truncated_checkpoint_is_a_value_error(saved):
         make_trainer().load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_corrupted_bytes_are_a_value_error(saved):
     """Flipped bytes inside an array member fail the zip's CRC check."""
     _, path = saved
@@ -149,6 +156,7 @@ def test_corrupted_bytes_are_a_value_error(saved):
         make_trainer().load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
     """The book's own pickle format is never loaded: unpickling can run code."""
     path = tmp_path / "book.pkl"
@@ -157,6 +165,7 @@ def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
         make_trainer().load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_an_npz_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
     path = tmp_path / "weights.npz"
     np.savez(path, w=np.zeros(3))
@@ -164,6 +173,7 @@ def test_an_npz_that_is_not_a_checkpoint_is_a_value_error(tmp_path):
         make_trainer().load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_a_model_that_does_not_match_lists_the_differences(saved):
     """A checkpoint of a 5-unit hidden layer does not load into an 8-unit model."""
     _, path = saved
@@ -179,12 +189,14 @@ def test_a_model_that_does_not_match_lists_the_differences(saved):
     assert other.epoch == 0
 
 
+@pytest.mark.backend_independent
 def test_an_optimizer_of_another_kind_is_a_mismatch(saved):
     _, path = saved
     with pytest.raises(ValueError, match="saved from Adam, this is SGD"):
         make_trainer(optimizer=SGD).load_checkpoint(path)
 
 
+@pytest.mark.backend_independent
 def test_tampered_metadata_is_a_value_error(tmp_path):
     """Metadata with the wrong types (here epoch as a string) is refused before use."""
     trainer = make_trainer()

@@ -111,6 +111,7 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     assert opt.step_count == 1
 
 
+@pytest.mark.backend_independent
 def test_adam_bias_correction_divisors():
     """§6.3: 1 - 0.9^t is 0.1, 0.19, 0.651 at steps 1, 2, 10 and ≈ 0.99997 at 100."""
     opt = Adam([param_with_grad()])
@@ -132,6 +133,7 @@ def test_adam_loop_matches_numpy():
     np.testing.assert_allclose(p.data, expected, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_adam_increments_step_count_even_when_no_parameter_has_a_grad():
     """The book counts before its loop: a step with no gradients still counts."""
     opt = Adam([Tensor(W0, requires_grad=True)])
@@ -172,6 +174,7 @@ def test_adamw_loop_matches_numpy():
 
 
 # ----------------------------------------------------------------- behaviour
+@pytest.mark.backend_independent
 def test_zero_grad_sets_every_grad_to_none():
     p = param_with_grad()
     opt = SGD([p])
@@ -217,11 +220,13 @@ def test_lr_is_a_plain_writable_attribute():
         (lambda p: SGD([p, p]), ValueError),
     ],
 )
+@pytest.mark.backend_independent
 def test_bad_optimizer_settings_are_refused(make, error):
     with pytest.raises(error):
         make(Tensor(W0, requires_grad=True))
 
 
+@pytest.mark.backend_independent
 def test_a_failed_step_changes_nothing():
     """A gradient that cannot be applied raises, and neither the step count nor the
     parameter moves."""
@@ -234,6 +239,7 @@ def test_a_failed_step_changes_nothing():
     np.testing.assert_array_equal(p.data, W0)
 
 
+@pytest.mark.backend_independent
 def test_base_optimizer_needs_a_subclass_step():
     with pytest.raises(NotImplementedError):
         Optimizer([param_with_grad()]).step()

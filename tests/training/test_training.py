@@ -41,6 +41,7 @@ def linear_model(seed: int = 0) -> Linear:
     return Linear(3, 1)
 
 
+@pytest.mark.backend_independent
 def test_the_books_import_paths():
     """§0: the top level re-exports the training names; core.* paths give the same classes."""
     from tinytorch import SGD as TopSGD
@@ -59,6 +60,7 @@ def test_the_books_import_paths():
 
 # ------------------------------------------------------------ CosineSchedule
 @pytest.mark.parametrize("epoch", [0, 1, 25, 50, 75, 99])
+@pytest.mark.backend_independent
 def test_cosine_schedule_follows_the_formula(epoch):
     """lr = min + (max - min)(1 + cos(π e / T)) / 2 (tested by formula, spec §7.1)."""
     schedule = CosineSchedule(max_lr=0.1, min_lr=0.01, total_epochs=100)
@@ -66,6 +68,7 @@ def test_cosine_schedule_follows_the_formula(epoch):
     assert schedule.get_lr(epoch) == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.backend_independent
 def test_cosine_schedule_landmarks():
     """Start at max_lr, halfway at the mean, min_lr at and after total_epochs."""
     schedule = CosineSchedule()
@@ -74,6 +77,7 @@ def test_cosine_schedule_landmarks():
     assert schedule.get_lr(100) == schedule.get_lr(500) == 0.01
 
 
+@pytest.mark.backend_independent
 def test_cosine_schedule_rejects_zero_epochs():
     with pytest.raises(ValueError):
         CosineSchedule(total_epochs=0)
@@ -107,10 +111,12 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
     np.testing.assert_allclose(p.grad.data, [0.3, 0.4])
 
 
+@pytest.mark.backend_independent
 def test_clip_grad_norm_without_gradients_is_zero():
     assert clip_grad_norm([Tensor([1.0], requires_grad=True)]) == 0.0
 
 
+@pytest.mark.backend_independent
 def test_clip_grad_norm_rejects_a_non_positive_max_norm():
     p = Tensor([1.0], requires_grad=True)
     p.grad = np.array([1.0])
@@ -119,6 +125,7 @@ def test_clip_grad_norm_rejects_a_non_positive_max_norm():
 
 
 # ------------------------------------------------------------------- Trainer
+@pytest.mark.backend_independent
 def test_trainer_starts_with_the_books_attributes():
     model = linear_model()
     trainer = Trainer(model, SGD(model.parameters()), MSELoss())
@@ -265,6 +272,7 @@ def test_evaluate_accepts_one_hot_targets():
     assert trainer.evaluate([(x, onehot)])[1] == 0.5
 
 
+@pytest.mark.backend_independent
 def test_evaluate_on_nothing_is_zero():
     model = linear_model()
     assert Trainer(model, SGD(model.parameters()), MSELoss()).evaluate([]) == (0.0, 0.0)
@@ -281,6 +289,7 @@ def test_trainer_switches_dropout_between_train_and_eval():
     assert drop.training is False and trainer.evaluate(regression_batches(2)) == first
 
 
+@pytest.mark.backend_independent
 def test_bad_accumulation_steps_is_a_value_error():
     model = linear_model()
     trainer = Trainer(model, SGD(model.parameters()), MSELoss())

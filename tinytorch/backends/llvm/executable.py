@@ -18,7 +18,7 @@ import heapq
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -98,6 +98,24 @@ def _capped(text: str, limit: int) -> str:
 
 class KernelCompileWarning(RuntimeWarning):
     """A fused group failed to compile and ran on NumPy instead."""
+
+
+# Who wants to know what each run did (tests: "this test ran a compiled kernel, and no fused
+# group fell back to NumPy"). Called once per ``run`` with the executable: its ``kernels``
+# (compiled kernels it calls) and ``fallbacks`` (why each fused group it could not compile
+# runs on NumPy). Fallbacks are recorded per run, not per compile, so a plan taken from the
+# plan cache reports them again. Opaque ops (matmul, gather, windows...) that run their NumPy
+# kernel by design are not fallbacks.
+RunListener = Callable[["LLVMExecutable"], None]
+_run_listener: RunListener | None = None
+
+
+def set_run_listener(listener: RunListener | None) -> RunListener | None:
+    """Call ``listener(executable)`` before every run of a compiled plan; returns the previous
+    listener (None: nobody listens, the default)."""
+    global _run_listener
+    old, _run_listener = _run_listener, listener
+    return old
 
 
 def _units(graph: Graph) -> list[list[Node]]:
@@ -180,6 +198,7 @@ class LLVMExecutable(Executable):
         note_plan(graph, self.steps, own)
         self._plan_frees()
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
+        self.kernels = sum(step[0] == "kernel" for step in self.steps)
 
     def _drop_unread_constants(self) -> None:
         """Constants, views and ``windows`` are inlined into the kernels that read them; keep
@@ -235,6 +254,8 @@ class LLVMExecutable(Executable):
                 for step, frees in zip(self.steps, self.frees, strict=True)]  # fmt: skip
 
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
+        if _run_listener is not None:
+            _run_listener(self)
         values: list = [None] * len(self.graph.nodes)
         for slot, array in zip(self.input_slots, inputs, strict=True):
             values[slot] = array
