@@ -30,6 +30,7 @@ def causal(n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------ scaled dot product
+@pytest.mark.backend_independent
 def test_mask_value_is_the_books():
     assert MASK_VALUE == -1e9
 
@@ -95,12 +96,14 @@ def test_attention_gradients_match_finite_differences(rng, numeric_grad):
         np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.backend_independent
 def test_a_mask_that_does_not_fit_names_both_shapes():
     x = Tensor(np.zeros((2, 4, 3), dtype=np.float32))
     with pytest.raises(ShapeError, match=r"mask of shape \(2, 3, 3\).*scores of shape \(2, 4, 4\)"):
         scaled_dot_product_attention(x, x, x, mask=Tensor(np.ones((2, 3, 3))))
 
 
+@pytest.mark.backend_independent
 def test_forgetting_the_transpose_is_the_books_matmul_error():
     q = Tensor(np.zeros((2, 4, 64), dtype=np.float32))
     with pytest.raises(ValueError, match=r"\(2, 4, 64\) @ \(2, 4, 64\)\. Inner dimensions must"):
@@ -126,6 +129,7 @@ def np_mha(mha: MultiHeadAttention, x: np.ndarray, mask: np.ndarray | None) -> n
     return proj(mha.out_proj, out)
 
 
+@pytest.mark.backend_independent
 def test_book_attributes_and_parameter_count():
     mha = MultiHeadAttention(embed_dim=512, num_heads=8)
     assert (mha.embed_dim, mha.num_heads, mha.head_dim) == (512, 8, 64)
@@ -135,6 +139,7 @@ def test_book_attributes_and_parameter_count():
     assert sum(p.size for p in mha.parameters()) == 1_050_624  # 4 * (512*512 + 512)
 
 
+@pytest.mark.backend_independent
 def test_embed_dim_must_divide_into_heads():
     with pytest.raises(
         ValueError, match=r"^embed_dim \(512\) must be divisible by num_heads \(7\)"
@@ -181,6 +186,7 @@ def test_multi_head_input_gradient_matches_finite_differences(rng, numeric_grad)
 
 
 @pytest.mark.parametrize("shape", [(3, 5, 5), (2, 4, 4), (2, 2, 5, 5, 1), (5,)])
+@pytest.mark.backend_independent
 def test_a_mask_of_the_wrong_shape_is_an_error_naming_the_shapes(shape):
     mha = MultiHeadAttention(8, 2)
     x = Tensor(np.zeros((2, 5, 8), dtype=np.float32))
@@ -192,6 +198,7 @@ def re_shape(shape: tuple[int, ...]) -> str:
     return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
 
 
+@pytest.mark.backend_independent
 def test_input_of_the_wrong_width():
     with pytest.raises(
         ShapeError, match=r"expected input of shape \(batch, seq, 8\), got \(2, 5, 6\)"

@@ -84,6 +84,7 @@ def test_every_parameter_gets_a_nonzero_gradient_from_one_step(rng):
         assert np.abs(p.grad.numpy()).max() > 0, name
 
 
+@pytest.mark.backend_independent
 def test_too_long_a_sequence_is_the_books_error():
     with pytest.raises(ValueError, match="Sequence length 13 exceeds maximum 12"):
         tiny_gpt()(Tensor(np.zeros((1, 13), dtype=np.int64)))
@@ -210,6 +211,7 @@ def test_generate_restores_every_layers_mode_and_builds_no_gradients():
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.backend_independent
 def test_generate_argument_errors():
     model = tiny_gpt()
     with pytest.raises(ValueError, match="max_new_tokens must be >= 0"):
@@ -222,6 +224,7 @@ def test_generate_argument_errors():
         model.generate([[VOCAB]], max_new_tokens=1)
 
 
+@pytest.mark.backend_independent
 def test_the_books_import_paths_name_the_one_implementation():
     from tinytorch.core import attention, embeddings, transformer
     from tinytorch.core.autograd import EmbeddingBackward

@@ -24,6 +24,7 @@ def np_gelu(x):
 
 
 # ---------------------------------------------------------------- causal mask
+@pytest.mark.backend_independent
 def test_causal_mask_is_the_books_lower_triangle():
     mask = create_causal_mask(4)
     assert mask.shape == (1, 4, 4) and mask.dtype == np.float32
@@ -86,6 +87,7 @@ def test_the_books_detached_std_would_miss_part_of_the_gradient(rng, numeric_gra
     np.testing.assert_allclose(t.grad.numpy(), exact, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_layernorm_errors():
     with pytest.raises(ShapeError, match=r"last dimension of input \(2, 3\) must be"):
         LayerNorm(4)(Tensor(np.zeros((2, 3), dtype=np.float32)))
@@ -103,6 +105,7 @@ def test_mlp_is_linear_gelu_linear(rng):
     np.testing.assert_allclose(mlp(Tensor(x)).numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.backend_independent
 def test_mlp_parameter_count_from_the_book():
     """E = 512, H = 2048: 512*2048 + 2048 + 2048*512 + 512 = 2,099,712."""
     mlp = MLP(512)
@@ -126,6 +129,7 @@ def test_dropout_is_on_in_training_and_off_in_eval(rng):
 
 
 # ----------------------------------------------------------- TransformerBlock
+@pytest.mark.backend_independent
 def test_block_parameter_count_and_attributes():
     """Attention 1,050,624 + two LayerNorms 2,048 + MLP 2,099,712 = 3,152,384 for E=512
     (the book's "~3.6M" overcounts; spec §6.4)."""
