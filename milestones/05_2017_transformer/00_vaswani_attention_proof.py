@@ -23,28 +23,20 @@ reversal", in about 30 seconds).
     python milestones/05_2017_transformer/00_vaswani_attention_proof.py [--smoke] [--backend B]
 """
 
-import os
+import sys
+import time
 
-# Small matrix products (these are 512x32 by 32x32) run 5-10x slower on a multi-threaded
-# OpenBLAS when the cores are shared; use one BLAS thread, as bench/ does, unless the
-# environment says otherwise. It must be set before NumPy loads.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import tinytorch  # noqa: E402
-from tinytorch.core.embeddings import EmbeddingLayer  # noqa: E402
-from tinytorch.core.layers import Layer, Linear  # noqa: E402
-from tinytorch.core.losses import CrossEntropyLoss  # noqa: E402
-from tinytorch.core.optimizers import Adam  # noqa: E402
-from tinytorch.core.tensor import Tensor  # noqa: E402
-from tinytorch.core.transformer import LayerNorm, TransformerBlock  # noqa: E402
-from tinytorch.tito.contract import gate, milestone_parser, start  # noqa: E402
-from tinytorch.util.progress import ProgressBar  # noqa: E402
+import tinytorch
+from tinytorch.core.embeddings import EmbeddingLayer
+from tinytorch.core.layers import Layer, Linear
+from tinytorch.core.losses import CrossEntropyLoss
+from tinytorch.core.optimizers import Adam
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.transformer import LayerNorm, TransformerBlock
+from tinytorch.tito.contract import gate, milestone_parser, start
+from tinytorch.util.progress import ProgressBar
 
 GATE = 0.95
 VOCAB = 10  # the digits 0-9

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import tinytorch
+from tinytorch.backends.llvm.blas import set_blas_threads
 from tinytorch.tito.milestones import milestones_root
 from tinytorch.train import trainer as trainer_module
 from tinytorch.util.flags import env
@@ -58,6 +59,11 @@ def start(args: argparse.Namespace) -> None:
     """Apply ``--backend`` and ``--seed`` (NumPy and Python RNGs) for a milestone script."""
     if args.backend:
         tinytorch.set_backend(args.backend)
+    if not env("TINYTORCH_THREADS"):
+        # The milestones' models are small: their matrix products run 5-10x slower when a
+        # many-threaded BLAS waits for threads on shared cores. One BLAS thread, as bench/
+        # uses (TINYTORCH_THREADS=N asks for N instead).
+        set_blas_threads(1)
     trainer_module.COMPILE_STEPS = not getattr(args, "no_compile", False)
     np.random.seed(args.seed)
     random.seed(args.seed)
