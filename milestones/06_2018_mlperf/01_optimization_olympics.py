@@ -182,14 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = milestone_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=None, help="training, default 30 (smoke 10)")
     parser.add_argument(
-        "--finetune-epochs", type=int, default=None, help="after pruning, default 5 (smoke 3)"
+        "--finetune-epochs", type=int, default=None, help="after pruning, default 30 (smoke 10)"
     )
     parser.add_argument("--prune", type=float, default=0.5, help="share of weights/units pruned")
     args = parser.parse_args(argv)
     start(args)
     epochs = args.epochs or (10 if args.smoke else 30)
     finetune = (
-        args.finetune_epochs if args.finetune_epochs is not None else (3 if args.smoke else 5)
+        args.finetune_epochs if args.finetune_epochs is not None else (10 if args.smoke else 30)
     )
     timing = (5, 30) if args.smoke else (10, 100)  # latency: warm-up and timed runs
 
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if finetune:
         print(f"  fine-tuning the slim MLP for {finetune} epochs")
-        train(slim, SGD(slim.parameters(), lr=0.02, momentum=0.9), 0.02, 0.001, finetune,
+        train(slim, SGD(slim.parameters(), lr=0.05, momentum=0.9), 0.05, 0.001, finetune,
               *mlp_loaders)  # fmt: skip
     rows.append(
         measure("MLP", f"{pct} structured pruning + compaction", slim, mlp_data, profiler, timing)
