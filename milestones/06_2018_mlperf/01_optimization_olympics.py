@@ -45,6 +45,7 @@ from tinytorch.core.spatial import Conv2d, MaxPool2d
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.training import CosineSchedule, Trainer
 from tinytorch.data.datasets import load_tinydigits
+from tinytorch.olympics import BenchmarkReport, generate_submission, save_submission
 from tinytorch.perf.compression import (
     compact_structured,
     magnitude_prune,
@@ -161,6 +162,24 @@ def profile_forward(profiler: Profiler, model, batch: Tensor) -> None:
     )
 
 
+def write_submission(path, baseline, optimized, technique, X_test, y_test) -> None:
+    """The Torch Olympics (Module 20): benchmark the float MLP and the optimized one the
+    same way, and save both as one validated submission file."""
+    reports = []
+    for name, model in (("tinydigits_mlp_fp32", baseline), ("tinydigits_mlp_optimized", optimized)):
+        report = BenchmarkReport(name)
+        report.benchmark_model(model, X_test, y_test, num_runs=30)
+        reports.append(report)
+    submission = generate_submission(*reports, techniques_applied=[technique])
+    saved = save_submission(submission, path)
+    gains = submission["improvements"]
+    print(
+        f"\nTorch Olympics submission written to {saved}: compression "
+        f"{gains['compression_ratio']:.2f}x (values only, no scales), speedup "
+        f"{gains['speedup']:.2f}x, accuracy change {gains['accuracy_delta'] * 100:+.1f} points"
+    )
+
+
 # --------------------------------------------------------------------- training
 def train(model, optimizer, lr, min_lr, epochs, train_loader, test_loader) -> float:
     """Milestones 03/04's training: cross-entropy, a cosine schedule, ``epochs`` epochs."""
@@ -185,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         "--finetune-epochs", type=int, default=None, help="after pruning, default 30 (smoke 10)"
     )
     parser.add_argument("--prune", type=float, default=0.5, help="share of weights/units pruned")
+    parser.add_argument(
+        "--submission", default=None, help="also write a Torch Olympics submission JSON here"
+    )
     args = parser.parse_args(argv)
     start(args)
     epochs = args.epochs or (10 if args.smoke else 30)
@@ -297,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     print("int8 buys size here, not speed: each int8 layer adds ops (quantize the input, an")
     print("integer matmul, a zero-point correction, a rescale), and at this scale each op")
     print("costs more in overhead than the arithmetic it saves.")
+
+    if args.submission:
+        write_submission(args.submission, mlp, slim_int8, combined.technique, X_test, y_test)
 
     base = rows[0]
     ratio = base.size_bytes / combined.size_bytes

@@ -1,13 +1,19 @@
 """Milestone 06 part 1 (optimization olympics), run as a learner runs it, in a clean process."""
 
+import json
 import re
+
+import pytest
+
+from tinytorch.olympics import validate_submission_schema
 
 SCRIPT = "06_2018_mlperf/01_optimization_olympics.py"
 
 
-def test_smoke_run_passes_the_compression_gate(run_milestone):
-    """Smoke mode trains both models, prints the table and passes: >= 4x smaller, < 2 points."""
-    result = run_milestone(SCRIPT, "--smoke")
+def test_smoke_run_passes_the_compression_gate(run_milestone, tmp_path):
+    """Smoke mode trains both models, prints the table and passes: >= 4x smaller, < 2 points;
+    --submission also writes a valid Torch Olympics submission for the two MLPs."""
+    result = run_milestone(SCRIPT, "--smoke", "--submission", str(tmp_path / "s.json"))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     gate = re.search(
@@ -26,6 +32,11 @@ def test_smoke_run_passes_the_compression_gate(run_milestone):
     assert "MLP 64 -> 12 -> 12 -> 10" in out  # compaction really removed the units
     assert "2,410 parameters" in out and "6,090 parameters" in out
     assert "168,448 FLOPs per image" in out  # the Profiler's count for the CNN
+    submission = json.loads((tmp_path / "s.json").read_text())
+    assert validate_submission_schema(submission)
+    # The Olympics count values only (no scales): 9,640 B -> 1,066 B.
+    assert submission["improvements"]["compression_ratio"] == pytest.approx(9640 / 1066)
+    assert submission["optimized"]["metrics"]["parameter_count"] == 1066
 
 
 def test_pruning_without_fine_tuning_fails_the_gate(run_milestone):
