@@ -15,8 +15,10 @@ trains them briefly on the same data, then applies the book's optimization modul
   API: they stay float32;
 * **Pruning** (Module 16): ``magnitude_prune`` zeroes the smallest half of the weights (the
   shapes stay, so dense storage does not shrink); ``structured_prune`` zeroes half of the
-  hidden units of the MLP and ``compact_structured`` removes them for real, then a few
-  epochs of fine-tuning win back the accuracy; int8 on top multiplies the savings.
+  hidden units of the MLP and ``compact_structured`` removes them for real, then
+  fine-tuning the slimmer MLP wins back the accuracy; int8 on top multiplies the savings;
+* **Torch Olympics** (Module 20, optional): ``--submission FILE`` benchmarks the float and
+  the optimized MLP with ``BenchmarkReport`` and saves them as one validated submission.
 
 "Size" is the bytes of weights the model holds: every weight and bias value at its stored
 width (float32 4 B, int8 1 B) plus each quantized tensor's scale and zero point (4 B each).
@@ -28,6 +30,7 @@ is >= 4x smaller than the float32 MLP, and loses < 2 points of test accuracy (th
 expects 4-8x with < 2% loss). ``--smoke`` trains fewer epochs and checks the same gate.
 
     python milestones/06_2018_mlperf/01_optimization_olympics.py [--smoke] [--backend B]
+        [--prune 0.5] [--epochs N] [--finetune-epochs N] [--submission FILE]
 """
 
 import copy
