@@ -41,7 +41,9 @@ def test_list_shows_each_milestone_with_its_needs(cache):
     assert "02_rumelhart_mnist.py" in out and "last run: not run" in out
     assert "04  cnn" in out and "02_lecun_cifar10.py" in out
     assert "05  transformer" in out and "00_vaswani_attention_proof.py" in out
-    assert not any(line.startswith("06") for line in out.splitlines())  # only what exists
+    assert "06  mlperf      2018" in out and "01_optimization_olympics.py" in out
+    assert "modules 01-18" in out
+    assert not any(line.startswith("07") for line in out.splitlines())  # only what exists
 
 
 @pytest.mark.parametrize(
@@ -55,6 +57,10 @@ def test_list_shows_each_milestone_with_its_needs(cache):
         ("mlp", "03_1986_mlp"),
         ("backprop", "03_1986_mlp"),
         ("03_1986_mlp", "03_1986_mlp"),
+        ("06", "06_2018_mlperf"),
+        ("2018", "06_2018_mlperf"),
+        ("mlperf", "06_2018_mlperf"),
+        ("olympics", "06_2018_mlperf"),
     ],
 )
 def test_names_the_book_uses_resolve(name, folder):
@@ -66,7 +72,7 @@ def test_names_the_book_uses_resolve(name, folder):
 def test_all_and_unknown_names():
     """'all' runs everything in order; an unknown name lists the known ones."""
     milestones = discover()
-    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4, 5]
+    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4, 5, 6]
     with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
         resolve("lenet5", milestones)
 

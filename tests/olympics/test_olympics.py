@@ -275,6 +275,24 @@ def test_end_to_end_with_a_real_model(backend, tmp_path):
     assert tuple(s["optimized"]["metrics"]) == report_module.METRIC_KEYS
 
 
+def test_a_quantized_model_is_measured_by_its_int8_bytes():
+    """int8 weights are not trainable parameters, but they are what the model holds: the
+    report counts them (1 byte each), so an int8 submission is 4x smaller, not size 0."""
+    from tinytorch import Sequential
+    from tinytorch.perf.quantization import quantize_model
+
+    float_model = Sequential(identity_classifier())
+    int8_model = quantize_model(copy.deepcopy(float_model), [Tensor(X)])
+    base, opt = BenchmarkReport("fp32"), BenchmarkReport("int8")
+    base.benchmark_model(float_model, X, Y, num_runs=2)
+    opt.benchmark_model(int8_model, X, Y, num_runs=2)
+    assert opt.metrics["parameter_count"] == base.metrics["parameter_count"] == 12
+    assert opt.metrics["model_size_mb"] == pytest.approx(12 / 1e6)  # 9 + 3 int8 values
+    s = generate_submission(base, opt, techniques_applied=["int8"])
+    assert s["improvements"]["compression_ratio"] == pytest.approx(4.0)
+    validate_submission_schema(s)
+
+
 def test_the_books_import_paths():
     from tinytorch.benchmarking import Benchmark, BenchmarkResult  # noqa: F401
     from tinytorch.olympics import BenchmarkReport, generate_submission  # noqa: F401

@@ -14,6 +14,7 @@ from tinytorch.benchmarking.benchmark import (
     DEFAULT_WARMUP_RUNS,
     Benchmark,
     parameter_bytes,
+    parameter_count,
     run_model,
 )
 from tinytorch.benchmarking.pareto import dominates, pareto_frontier, pareto_layers
@@ -30,6 +31,7 @@ __all__ = [
     "pareto_frontier",
     "pareto_layers",
     "parameter_bytes",
+    "parameter_count",
     "precise_timer",
     "run_model",
 ]

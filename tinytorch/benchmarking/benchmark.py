@@ -27,6 +27,7 @@ import numpy as np
 from tinytorch.benchmarking.results import BenchmarkResult, precise_timer
 from tinytorch.frontend.autograd import no_grad
 from tinytorch.frontend.tensor import Tensor
+from tinytorch.perf.quantization import model_bytes
 
 DEFAULT_WARMUP_RUNS = 5
 DEFAULT_MEASUREMENT_RUNS = 10
@@ -51,10 +52,21 @@ def run_model(model: Any, x: Any) -> np.ndarray:
         return out.data if isinstance(out, Tensor) else np.asarray(out)
 
 
+def _float_parameters(model: Any) -> list[Any]:
+    return list(model.parameters()) if callable(getattr(model, "parameters", None)) else []
+
+
 def parameter_bytes(model: Any) -> int:
-    """Bytes held by the model's parameters (their real dtypes: int8 weights count 1 byte)."""
-    params = model.parameters() if callable(getattr(model, "parameters", None)) else []
-    return int(sum(np.asarray(p.data).nbytes for p in params))
+    """Bytes held by the model's weights at their real dtypes: its parameters, and the int8
+    values of its quantized layers (1 byte each), which are not trainable parameters."""
+    return int(model_bytes(model))
+
+
+def parameter_count(model: Any) -> int:
+    """Values the model holds: its parameters' elements plus its int8 layers' values."""
+    params = _float_parameters(model)
+    int8_values = model_bytes(model) - sum(np.asarray(p.data).nbytes for p in params)
+    return int(sum(np.asarray(p.data).size for p in params) + int8_values)
 
 
 def model_names(models: list[Any]) -> list[str]:

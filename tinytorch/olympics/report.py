@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import tinytorch
-from tinytorch.benchmarking import parameter_bytes, precise_timer, run_model
+from tinytorch.benchmarking import parameter_bytes, parameter_count, precise_timer, run_model
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.runtime import current_backend
 
@@ -93,8 +93,7 @@ class BenchmarkReport:
             )
         self.system_info = self._get_system_info()  # the backend in use now
         self.timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        params = model.parameters() if callable(getattr(model, "parameters", None)) else []
-        param_count = sum(int(np.asarray(p.data).size) for p in params)
+        param_count = parameter_count(model)  # int8 layers' values included
         model_size_mb = parameter_bytes(model) / BYTES_PER_MB
 
         correct = 0

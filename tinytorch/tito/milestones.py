@@ -82,7 +82,12 @@ BOOK = {
         "generated Q&A corpus)",
         ("transformer", "vaswani", "gpt"),
     ),
-    6: Info("MLPerf: optimization olympics", "01-18", "n/s", ("mlperf", "olympics")),
+    6: Info(
+        "MLPerf: optimization olympics, smaller and faster models",
+        "01-18 (profiling 14, quantization 15, compression 16, KV cache 17)",
+        "TinyDigits (shipped) for part 1",
+        ("mlperf", "olympics", "optimization"),
+    ),
 }
 
 
