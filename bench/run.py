@@ -4,6 +4,7 @@ in one process, so the numbers that are compared were measured side by side.
     python bench/run.py                 # all workloads, writes bench/RESULTS.md
     python bench/run.py --only W5 W7    # some of them
     python bench/run.py --quick         # fewer repetitions (a smoke run)
+    python bench/run.py --only W4 --update   # re-measure W4, keep the other rows
 
 The machine is shared and noisy, so the report is about *ratios within this run*; each
 timing is the median of repeated runs. "cold" is the first call with empty plan and kernel
@@ -25,6 +26,7 @@ os.environ.setdefault("TINYTORCH_THREADS", "1")
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -691,15 +693,43 @@ def write_markdown(report: Report, args: argparse.Namespace) -> None:
         "| workload | variant | warm ms | cold ms | note |",
         "|---|---|---:|---:|---|",
     ]
+    rows = []
     for r in report.rows:
         cold = f"{r.cold_ms:.3f}" if r.cold_ms is not None else ""
-        lines.append(f"| {r.workload} | {r.variant} | {r.warm_ms:.4f} | {cold} | {r.note} |")
-    lines += ["", "## Targets", ""] + [f"- {v}" for v in report.verdicts] + [""]
+        rows.append(f"| {r.workload} | {r.variant} | {r.warm_ms:.4f} | {cold} | {r.note} |")
+    verdicts = [f"- {v}" for v in report.verdicts]
     out = Path(args.output)
+    if args.update and out.exists():  # keep the other workloads' rows from the earlier run
+        ran = {r.workload for r in report.rows}
+        old_rows, old_verdicts = _read_results(out)
+        rows = sorted([r for r in old_rows if _workload(r) not in ran] + rows, key=_order)
+        verdicts = sorted([v for v in old_verdicts if _workload(v) not in ran] + verdicts,
+                          key=_order)  # fmt: skip
+        lines[3] += f" Rows of {', '.join(sorted(ran, key=_order))} from this run; the others " \
+                    "from earlier runs (each workload's rows come from one run)."  # fmt: skip
+    lines += rows + ["", "## Targets", ""] + verdicts + [""]
     tmp = out.with_suffix(".tmp")
     tmp.write_text("\n".join(lines))
     tmp.replace(out)  # never a half-written results file
     print(f"\nwrote {out}")
+
+
+def _workload(line: str) -> str:
+    match = re.search(r"\bW\d+\b", line)
+    return match.group(0) if match else ""
+
+
+def _order(line: str) -> tuple[int, str]:
+    name = _workload(line)
+    return (int(name[1:]) if name else -1, "")
+
+
+def _read_results(path: Path) -> tuple[list[str], list[str]]:
+    """The table rows and target lines of an earlier results file."""
+    text = path.read_text().splitlines()
+    rows = [ln for ln in text if ln.startswith("| W")]
+    verdicts = [ln for ln in text if ln.startswith(("- MET", "- MISSED"))]
+    return rows, verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -707,6 +737,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="workloads to run")
     parser.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
     parser.add_argument("--output", default=str(RESULTS), help="markdown results file")
+    parser.add_argument(
+        "--update", action="store_true", help="replace only the rows of the workloads run"
+    )
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 15
     report = Report()
