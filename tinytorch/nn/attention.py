@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from tinytorch.frontend import functional as F
+from tinytorch.frontend.cache_ops import kv_cache_write
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.shapes import broadcast_shapes
@@ -134,6 +135,31 @@ class MultiHeadAttention(Layer):
         attended, _ = scaled_dot_product_attention(
             split(self.q_proj), split(self.k_proj), split(self.v_proj), mask=heads
         )
+        joined = attended.transpose(1, 2).reshape(batch * seq_len, self.embed_dim)
+        return self.out_proj(joined).reshape(batch, seq_len, self.embed_dim)
+
+    def forward_cached(
+        self, x: Tensor, key_cache: Tensor, value_cache: Tensor, pos: Tensor, mask: Tensor
+    ) -> Tensor:
+        """Attention for ``n`` new positions ``pos .. pos + n - 1`` (``x``: ``(B, n, E)``)
+        with memoized keys and values (book Module 17).
+
+        Only the new positions' K and V are computed; ``kv_cache_write`` nodes store them in
+        ``key_cache``/``value_cache`` (``(B, H, max_seq_len, head_dim)``, owned by the KV
+        cache) and the queries attend over the cache: every position written so far, the
+        earlier ones memoized by previous calls. ``mask`` ``(1, 1, n, max_seq_len)`` (1.0 =
+        attend) hides the rows not written yet and keeps the new positions causal.
+        """
+        batch, seq_len, _ = x.shape
+        rows = x.reshape(batch * seq_len, self.embed_dim)
+
+        def split(proj: Linear) -> Tensor:
+            y = proj(rows).reshape(batch, seq_len, self.num_heads, self.head_dim)
+            return y.transpose(1, 2)
+
+        keys = kv_cache_write(key_cache, split(self.k_proj), pos)
+        values = kv_cache_write(value_cache, split(self.v_proj), pos)
+        attended, _ = scaled_dot_product_attention(split(self.q_proj), keys, values, mask=mask)
         joined = attended.transpose(1, 2).reshape(batch * seq_len, self.embed_dim)
         return self.out_proj(joined).reshape(batch, seq_len, self.embed_dim)
 
