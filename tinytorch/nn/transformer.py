@@ -320,8 +320,10 @@ class GPT(Layer):
         used = context.shape[1]
         if used < window:
             context = np.pad(context, ((0, 0), (0, window - used)))
-        logits = self.forward(Tensor(context))
-        return np.asarray(logits[:, used - 1, :].data, dtype=np.float64)
+        # The row is picked in NumPy: a slice node at ``used - 1`` in the graph would make
+        # every step a different graph (a plan compiled per token) instead of one replayed.
+        logits = self.forward(Tensor(context)).data
+        return np.asarray(logits[:, used - 1, :], dtype=np.float64)
 
     def __repr__(self) -> str:
         return (
