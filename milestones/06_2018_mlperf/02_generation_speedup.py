@@ -38,7 +38,7 @@ from tinytorch.tito.contract import finish, fit_language_model, milestone_parser
 
 SPEEDUP_GATE = 6.0
 # (embed, layers, heads, context, batch, steps, lr, questions, new tokens) per mode
-FULL = (128, 4, 4, 128, 16, 400, 2e-3, 5, 100)
+FULL = (128, 4, 4, 128, 8, 200, 2e-3, 5, 100)
 SMOKE = (64, 2, 4, 128, 8, 40, 3e-3, 3, 80)
 
 

@@ -193,19 +193,16 @@ def test_a_batch_the_cache_was_not_made_for_is_an_error():
         model.generate(np.zeros((2, 3), np.int64), max_new_tokens=2)
 
 
-def test_the_decode_graph_writes_each_layers_keys_and_values_once_for_one_row():
-    """What a decode step computes: a (1, E) row through every projection (no prefix
-    recomputed) and one ``kv_cache_write`` per layer for K and one for V, kept by every
-    pass (the last dump still has them)."""
-    from tinytorch.nn.kv_decode import cached_logits
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_without_the_rewrite_pass_the_tokens_are_the_same(backend):
+    """The cached attention as written (recompute K/V of every position from the stash) is
+    correct on its own; the KV-cache rewrite pass only makes it cheaper."""
+    from tinytorch.passes import KVCacheRewrite, default_pipeline
 
-    model = small_gpt(6)
-    cache = enable_kv_cache(model)
-    logits = cached_logits(model, cache, Tensor(np.array([[3]])), Tensor(np.array([5])))
-    text = tinytorch.explain(logits)
-    final = text.rsplit("== after", 1)[-1]
-    assert final.count("kv_cache_write") == 2 * model.num_layers
-    projections = [line for line in final.splitlines() if " matmul(" in line]
-    assert projections and all("[1,16]" in line or "[1,64]" in line or "[1,13]" in line
-                               or ",1,4]" in line or ",1,24]" in line
-                               for line in projections), projections  # fmt: skip
+    with tinytorch.backend(backend):
+        model = small_gpt(7)
+        want = model.generate([2, 7, 1], max_new_tokens=10, temperature=0).data
+        enable_kv_cache(model)
+        tinytorch.set_pipeline([p for p in default_pipeline() if not isinstance(p, KVCacheRewrite)])
+        got = model.generate([2, 7, 1], max_new_tokens=10, temperature=0).data
+    np.testing.assert_array_equal(got, want)

@@ -21,9 +21,20 @@ if TYPE_CHECKING:
 
 
 @user_op("kv_cache_write")
-def kv_cache_write(cache: Tensor, new: Tensor, pos: Tensor) -> Tensor:
+def kv_cache_write(cache: Tensor, new: Tensor, pos: Tensor, memoized: bool = False) -> Tensor:
     """``cache`` ``(B, H, S, D)`` with ``new`` ``(B, H, n, D)`` written at rows ``pos[0]..``
-    (``pos``: an int64 tensor of shape ``(1,)``, a runtime value). Returns the cache."""
+    (``pos``: an int64 tensor of shape ``(1,)``, a runtime value). Returns the cache.
+
+    ``memoized=True`` promises the KV-cache rewrite (:mod:`tinytorch.passes.kv_cache`) that
+    ``new`` is a row-wise function of a stash the caller appends to, and that the cache
+    always holds that function of every stash row written: the pass may then compute and
+    write only the new rows."""
     cache, new, pos = as_tensor(cache), as_tensor(new), as_tensor(pos)
-    node = B.make("kv_cache_write", (cache._node, new._node, pos._node))
+    attrs = {"memoized": True} if memoized else {}
+    node = B.make("kv_cache_write", (cache._node, new._node, pos._node), **attrs)
     return wrap(node, [])  # not tracked by autograd: a cache write has no gradient
+
+
+def first_row() -> Tensor:
+    """Position 0 as a constant ``(1,)`` int64 tensor (a write of a whole buffer)."""
+    return wrap(B.make("const", (), value=0, shape=(1,), dtype="int64"), [])

@@ -7,10 +7,13 @@ position ``t``'s K and V depend only on tokens ``0..t``). With a cache (book Mod
 
 1. embeds only the new tokens (token table, and position rows ``pos..pos+n-1`` gathered by
    a *runtime* position, not a slice baked into the graph);
-2. in every block, computes K and V for the new positions only and writes them into the
+2. in every block, appends the new inputs to the layer's stash and writes K and V into the
    cache's buffers with ``kv_cache_write`` — an effectful IR op, in place, which no pass may
    drop, merge or reorder — then attends over the cache under a mask ``key <= pos + i``
-   (the rows not written yet are hidden; the new positions stay causal among themselves);
+   (the rows not written yet are hidden; the new positions stay causal among themselves).
+   As written, K and V are recomputed for every position from the stash; the KV-cache
+   rewrite pass (:mod:`tinytorch.passes.kv_cache`) makes the compiled graph compute and
+   write only the new positions';
 3. returns the new positions' logits.
 
 **Prefill** runs this once over the whole prompt (``n = prompt length``, ``pos = 0``).
@@ -21,7 +24,8 @@ lookup per token.
 
 The cache object is duck-typed (see :class:`tinytorch.perf.memoization.KVCache`):
 ``batch_size``, ``max_seq_len``, ``seq_pos``, ``caches[layer] = (keys, values)`` Tensors
-of shape ``(batch, heads, max_seq_len, head_dim)``, ``check_room(n)``, ``advance_by(n)``
+of shape ``(batch, heads, max_seq_len, head_dim)``, ``stashes[layer]`` ``(batch, 1,
+max_seq_len, embed_dim)`` (the layer's inputs), ``check_room(n)``, ``advance_by(n)``
 and ``reset()``; this module keeps the compiled step in ``cache.decode_steps``.
 """
 
@@ -52,7 +56,7 @@ def cached_logits(model: Any, cache: Any, tokens: Tensor, pos: Tensor) -> Tensor
     mask = visible.astype("float32").reshape(1, 1, n, rows)
     for layer, block in enumerate(model.blocks):
         keys, values = cache.caches[layer]
-        x = block.forward_cached(x, keys, values, pos, mask)
+        x = block.forward_cached(x, keys, values, cache.stashes[layer], pos, mask)
     logits = model.lm_head(model.ln_f(x.reshape(batch * n, model.embed_dim)))
     return logits.reshape(batch, n, model.vocab_size)
 

@@ -159,13 +159,19 @@ class TransformerBlock(Layer):
         return x + update.reshape(batch, seq_len, embed)
 
     def forward_cached(
-        self, x: Tensor, key_cache: Tensor, value_cache: Tensor, pos: Tensor, mask: Tensor
+        self,
+        x: Tensor,
+        key_cache: Tensor,
+        value_cache: Tensor,
+        stash: Tensor,
+        pos: Tensor,
+        mask: Tensor,
     ) -> Tensor:
         """:meth:`forward` for new positions only, attending through a KV cache (see
         :meth:`MultiHeadAttention.forward_cached`). Inference only: no dropout."""
         batch, seq_len, embed = x.shape
         normed = self.ln1(x.reshape(batch * seq_len, embed)).reshape(batch, seq_len, embed)
-        x = x + self.attention.forward_cached(normed, key_cache, value_cache, pos, mask)
+        x = x + self.attention.forward_cached(normed, key_cache, value_cache, stash, pos, mask)
         update = self.mlp.linear2(self.mlp.gelu(self.mlp.linear1(self.ln2(
             x.reshape(batch * seq_len, embed)))))  # fmt: skip
         return x + update.reshape(batch, seq_len, embed)

@@ -16,10 +16,14 @@ The book's protocol, eager and by hand::
         keys, values = cache.get(layer)
     cache.advance()                   # seq_pos += 1, after every layer wrote
 
-With a model (:func:`enable_kv_cache`) the same buffers are written by the graph itself:
-``model.forward`` / ``model.generate`` compute only the new positions' K and V and store them
+With a model (:func:`enable_kv_cache`) the same buffers are written by the graph itself,
 with the effectful ``kv_cache_write`` IR op, and each decode step is one compiled plan
-replayed per token (see :mod:`tinytorch.nn.kv_decode`).
+replayed per token (see :mod:`tinytorch.nn.kv_decode`). The attention layer writes its step
+the simple way — append the new inputs to a per-layer stash, recompute K and V for every
+position, store them — and the compiler's KV-cache rewrite pass
+(:mod:`tinytorch.passes.kv_cache`) turns that into "compute this position's K and V, write
+them, attend over the filled prefix". The stash costs half the K/V memory again
+(``get_memory_usage()["stash_bytes"]``).
 
 Choices where the book is silent ([AMBIG] in the spec):
 
@@ -72,6 +76,14 @@ class KVCache:
             for _ in range(self.num_layers)
         ]
         self.caches = [(Tensor._of_array(k), Tensor._of_array(v)) for k, v in self._arrays]
+        # Each layer's inputs, for the graph a model's cached forward writes (it recomputes
+        # K and V from them until the KV-cache rewrite pass makes it write only new rows).
+        embed = self.num_heads * self.head_dim
+        self._stash_arrays = [
+            np.zeros((self.batch_size, 1, self.max_seq_len, embed), np.float32)
+            for _ in range(self.num_layers)
+        ]
+        self.stashes = [Tensor._of_array(a) for a in self._stash_arrays]
         self._updated: set[int] = set()  # layers written at the current seq_pos
         self.decode_steps: dict[int, Any] = {}  # compiled decode steps, by model (kv_decode)
 
@@ -120,9 +132,13 @@ class KVCache:
         for keys, values in self._arrays:
             keys.fill(0.0)
             values.fill(0.0)
+        for stash in self._stash_arrays:
+            stash.fill(0.0)
 
     def get_memory_usage(self) -> dict[str, float]:
-        """Bytes and MB (2**20 bytes) the buffers take: ``2 * L * H * S * D * 4 * B``."""
+        """Bytes and MB (2**20 bytes) the K/V buffers take: ``2 * L * H * S * D * 4 * B``
+        (the book's formula), and separately the layer-input stashes a model's cached
+        forward also keeps (``stash_bytes``: ``L * B * S * H * D * 4``, half as much again)."""
         per_layer = 2 * self.batch_size * self.num_heads * self.max_seq_len * self.head_dim
         per_layer *= BYTES_PER_FLOAT
         total = per_layer * self.num_layers
@@ -131,6 +147,7 @@ class KVCache:
             "total_mb": total / 2**20,
             "per_layer_bytes": float(per_layer),
             "per_layer_mb": per_layer / 2**20,
+            "stash_bytes": float(sum(a.nbytes for a in self._stash_arrays)),
             "seq_pos": float(self.seq_pos),
             "utilization": self.seq_pos / self.max_seq_len,
         }
