@@ -123,3 +123,18 @@ def test_values_that_mix_rows_are_not_rewritten():
     out = kv_cache_write(cache, mixed, first_row(), memoized=True)
     graph = Capture([out._node]).graph()
     assert KVCacheRewrite().run(graph) == (graph, False)
+
+
+def test_the_dumps_show_the_step_before_and_after_the_rewrite(tmp_path):
+    import tinytorch
+
+    np.random.seed(0)
+    model = GPT(13, EMBED, LAYERS, 4, max_seq_len=ROWS)
+    cache = enable_kv_cache(model)
+    logits = cached_logits(model, cache, Tensor(np.array([[9]])), Tensor(np.array([0])))
+    files = tinytorch.dump_graph(logits, tmp_path, quiet=True)
+    names = [f.name for f in files if f.suffix == ".txt"]
+    (after,) = [n for n in names if n.endswith("kv_cache_rewrite.txt")]
+    before = names[names.index(after) - 1]
+    assert f"float32[{ROWS},{EMBED}]" in (tmp_path / before).read_text()  # K over 24 rows
+    assert "float32[1,4,1,4]" in (tmp_path / after).read_text()  # K of the new row only
