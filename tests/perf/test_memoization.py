@@ -206,3 +206,12 @@ def test_without_the_rewrite_pass_the_tokens_are_the_same(backend):
         tinytorch.set_pipeline([p for p in default_pipeline() if not isinstance(p, KVCacheRewrite)])
         got = model.generate([2, 7, 1], max_new_tokens=10, temperature=0).data
     np.testing.assert_array_equal(got, want)
+
+
+def test_enabling_on_attention_that_is_not_a_gpt_says_so():
+    from tinytorch.nn.attention import MultiHeadAttention
+
+    with pytest.raises(TypeError, match="MultiHeadAttention has attention.*GPT models"):
+        enable_kv_cache(MultiHeadAttention(8, 2))
+    with pytest.raises(TypeError, match="int has no attention layers"):
+        enable_kv_cache(3)

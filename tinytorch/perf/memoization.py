@@ -46,7 +46,7 @@ import numpy as np
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.nn.attention import MultiHeadAttention
-from tinytorch.nn.module import _sublayers, positive_int
+from tinytorch.nn.module import Layer, _sublayers, positive_int
 from tinytorch.nn.transformer import GPT
 
 BYTES_PER_FLOAT = 4
@@ -181,14 +181,10 @@ def enable_kv_cache(model: Any, batch_size: int = 1) -> KVCache:
     and return it (also ``model._kv_cache``). From now on ``model.forward(tokens)`` treats
     ``tokens`` as the next positions of one sequence, and ``model.generate`` resets the
     cache, prefills the prompt and decodes through it. Weights are not touched."""
-    attention = (
-        [m for m in _sublayers(model) if isinstance(m, MultiHeadAttention)]
-        if hasattr(model, "__dict__")
-        else []
-    )
     if not isinstance(model, GPT):
         what = type(model).__name__
-        if not attention:
+        layers = [model, *_sublayers(model)] if isinstance(model, Layer) else []
+        if not any(isinstance(m, MultiHeadAttention) for m in layers):
             raise TypeError(
                 f"enable_kv_cache: {what} has no attention layers (MultiHeadAttention): a KV "
                 "cache memoizes attention's keys and values, so there is nothing to cache"
