@@ -66,7 +66,7 @@ def test_names_the_book_uses_resolve(name, folder):
 def test_all_and_unknown_names():
     """'all' runs everything in order; an unknown name lists the known ones."""
     milestones = discover()
-    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4, 5]
+    assert [m.number for m in resolve("all", milestones)] == [1, 2, 3, 4, 5, 6]
     with pytest.raises(SystemExit, match=r"unknown milestone 'lenet5'.*01/perceptron.*02/xor"):
         resolve("lenet5", milestones)
 
