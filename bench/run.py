@@ -48,6 +48,8 @@ try:
 except ImportError:  # PyTorch is an optional peer, never a dependency
     torch = None
 
+from w4_generation import w4_generation  # noqa: E402  (bench/ is this script's folder)
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -634,6 +636,7 @@ def w13_quantized_mlp(report: Report, repeat: int) -> None:
 
 WORKLOADS = {
     "W3": w3_gpt_step,
+    "W4": w4_generation,
     "W0": w0_overhead,
     "W1": w1_mlp_step,
     "W2": w2_cnn_step,

@@ -972,6 +972,20 @@ IR_ROWS += [
 ]  # fmt: skip
 
 
+def _kv_cache_write_ref(cache, new, pos):
+    """The cache with rows pos..pos+n-1 replaced (the kernel does it in place)."""
+    out = np.array(cache, copy=True)
+    out[:, :, int(pos[0]) : int(pos[0]) + new.shape[2]] = new
+    return out
+
+
+IR_ROWS.append(
+    IRFwd("kv_cache_write-two-rows", "kv_cache_write",
+          lambda c, n, p: make("kv_cache_write", (c, n, p)), _kv_cache_write_ref,
+          (f32((2, 3, 6, 4)), f32((2, 3, 2, 4)), np.array([3], np.int64)))
+)  # fmt: skip
+
+
 @pytest.mark.parametrize("case", IR_ROWS, ids=[c.id for c in IR_ROWS])
 def test_ir_node_matches_numpy(
     case: IRFwd, rng: np.random.Generator, inp, run_ir, llvm_exempt

@@ -84,6 +84,9 @@ SAMPLES: dict[str, Callable[[], Node]] = {
     "int8_matmul": lambda: make(
         "int8_matmul", (_in(0, X, "int8"), _in(1, (5, 4), "int8"), _in(2, (), "int32")), layout="nk"
     ),
+    "kv_cache_write": lambda: make(
+        "kv_cache_write", (_in(0, (1, 2, 6, 3)), _in(1, (1, 2, 2, 3)), _in(2, (1,), "int64"))
+    ),
     "reshape": lambda: make("reshape", (_in(0, X),), shape=(2, 6)),
     "permute": lambda: make("permute", (_in(0, (2, 3, 4)),), perm=(2, 0, 1)),
     "expand": lambda: make("expand", (_in(0, (3, 1)),), shape=(2, 3, 4)),
@@ -122,6 +125,8 @@ def _arrays_for(node: Node, rng: np.random.Generator) -> list[np.ndarray]:
     for i in node.inputs:
         if i.dtype == "bool":
             arrays.append(rng.random(i.shape) < 0.5)
+        elif node.op == "kv_cache_write" and i is node.inputs[2]:  # a row that fits
+            arrays.append(np.array([1], dtype=i.dtype))
         elif i.dtype.startswith("int"):
             if "axis" not in node.attrs and "size" not in node.attrs:  # not indices: any ints
                 arrays.append(rng.integers(-100, 100, i.shape).astype(i.dtype))

@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from tinytorch.frontend import functional as F
+from tinytorch.frontend.cache_ops import first_row, kv_cache_write
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.shapes import broadcast_shapes
@@ -134,6 +135,45 @@ class MultiHeadAttention(Layer):
         attended, _ = scaled_dot_product_attention(
             split(self.q_proj), split(self.k_proj), split(self.v_proj), mask=heads
         )
+        joined = attended.transpose(1, 2).reshape(batch * seq_len, self.embed_dim)
+        return self.out_proj(joined).reshape(batch, seq_len, self.embed_dim)
+
+    def forward_cached(
+        self,
+        x: Tensor,
+        key_cache: Tensor,
+        value_cache: Tensor,
+        stash: Tensor,
+        pos: Tensor,
+        mask: Tensor,
+    ) -> Tensor:
+        """Attention for ``n`` new positions ``pos .. pos + n - 1`` (``x``: ``(B, n, E)``)
+        through a KV cache (book Module 17).
+
+        Written the simple way: the new inputs are appended to ``stash`` (``(B, 1,
+        max_seq_len, E)``, every input this layer has seen), K and V are recomputed for
+        **every** position from it and stored in ``key_cache``/``value_cache`` (``(B, H,
+        max_seq_len, head_dim)``) marked ``memoized``; the new queries attend over the cache
+        under ``mask`` ``(1, 1, n, max_seq_len)`` (1.0 = attend: rows not written yet are
+        hidden, new positions stay causal). The KV-cache rewrite pass
+        (:mod:`tinytorch.passes.kv_cache`) then turns the recomputation into "compute the
+        new rows' K and V, write them": the compiled step projects ``n`` rows, not
+        ``max_seq_len`` (without the pass the result is the same, only slower).
+        """
+        batch, seq_len, _ = x.shape
+        rows = stash.shape[2]
+
+        def split(proj: Linear, inputs: Tensor, n: int) -> Tensor:
+            y = proj(inputs).reshape(batch, n, self.num_heads, self.head_dim)
+            return y.transpose(1, 2)  # (batch, heads, n, head_dim)
+
+        queries = split(self.q_proj, x.reshape(batch * seq_len, self.embed_dim), seq_len)
+        seen = kv_cache_write(stash, x.reshape(batch, 1, seq_len, self.embed_dim), pos)
+        seen = seen.reshape(batch * rows, self.embed_dim)  # every input so far, as rows
+        start = first_row()
+        keys = kv_cache_write(key_cache, split(self.k_proj, seen, rows), start, memoized=True)
+        values = kv_cache_write(value_cache, split(self.v_proj, seen, rows), start, memoized=True)
+        attended, _ = scaled_dot_product_attention(queries, keys, values, mask=mask)
         joined = attended.transpose(1, 2).reshape(batch * seq_len, self.embed_dim)
         return self.out_proj(joined).reshape(batch, seq_len, self.embed_dim)
 

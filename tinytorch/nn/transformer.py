@@ -30,6 +30,7 @@ from tinytorch.ir.errors import ShapeError
 from tinytorch.nn.activations import GELU
 from tinytorch.nn.attention import MultiHeadAttention
 from tinytorch.nn.embeddings import Embedding, PositionalEncoding
+from tinytorch.nn.kv_decode import forward_with_cache, generate_cached
 from tinytorch.nn.layers import Dropout, Linear
 from tinytorch.nn.module import Layer, _sublayers, positive_int
 
@@ -157,6 +158,24 @@ class TransformerBlock(Layer):
         update = self.mlp(self.ln2(x.reshape(batch * seq_len, embed)))
         return x + update.reshape(batch, seq_len, embed)
 
+    def forward_cached(
+        self,
+        x: Tensor,
+        key_cache: Tensor,
+        value_cache: Tensor,
+        stash: Tensor,
+        pos: Tensor,
+        mask: Tensor,
+    ) -> Tensor:
+        """:meth:`forward` for new positions only, attending through a KV cache (see
+        :meth:`MultiHeadAttention.forward_cached`). Inference only: no dropout."""
+        batch, seq_len, embed = x.shape
+        normed = self.ln1(x.reshape(batch * seq_len, embed)).reshape(batch, seq_len, embed)
+        x = x + self.attention.forward_cached(normed, key_cache, value_cache, stash, pos, mask)
+        update = self.mlp.linear2(self.mlp.gelu(self.mlp.linear1(self.ln2(
+            x.reshape(batch * seq_len, embed)))))  # fmt: skip
+        return x + update.reshape(batch, seq_len, embed)
+
     def __repr__(self) -> str:
         return f"TransformerBlock(embed_dim={self.embed_dim}, num_heads={self.attention.num_heads})"
 
@@ -205,6 +224,12 @@ class GPT(Layer):
         return create_causal_mask(seq_len)
 
     def forward(self, tokens: Any) -> Tensor:
+        cache = getattr(self, "_kv_cache", None)
+        if cache is not None:  # enable_kv_cache(model): the next positions, through the cache
+            ids = np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens)
+            if ids.ndim == 1:
+                return forward_with_cache(self, cache, ids[None, :]).reshape(-1, self.vocab_size)
+            return forward_with_cache(self, cache, ids)
         if not isinstance(tokens, Tensor):
             tokens = Tensor(np.asarray(tokens))
         if tokens.ndim == 1:
@@ -240,7 +265,13 @@ class GPT(Layer):
         from their softmax with NumPy's global RNG (``np.random.seed`` reproduces a run).
         ``temperature=0`` is greedy: always the most likely token, deterministic.
 
-        Like the book's, it re-runs the whole sequence every step (no KV cache). Two
+        With a KV cache enabled (``tinytorch.perf.memoization.enable_kv_cache(model)``) the
+        cache is reset, the prompt is run once (prefill), and each new token is one replay
+        of a compiled decode step that computes only that position's keys and values (see
+        :mod:`tinytorch.nn.kv_decode`); the tokens are the same as without it. A cache
+        cannot scroll: ``prompt_len + max_new_tokens - 1`` must fit ``max_seq_len``.
+
+        Without a cache it re-runs the whole sequence every step, as the book's does. Two
         details keep that cheap and correct: the context is the last ``max_seq_len`` tokens
         (older ones scroll out of the window), and it is padded on the right with token 0 to
         one fixed length, so every step is the same graph and reuses one compiled plan —
@@ -269,8 +300,17 @@ class GPT(Layer):
         window = min(self.max_seq_len, seq.shape[1] + max_new_tokens - 1)
         self.eval()
         try:
+            cache = getattr(self, "_kv_cache", None)
+            if cache is not None:
+                seq = generate_cached(
+                    self,
+                    cache,
+                    seq,
+                    max_new_tokens,
+                    lambda z: _sample(z, float(temperature), top_k),
+                )
             with no_grad():
-                for _ in range(max_new_tokens):
+                for _ in range(max_new_tokens if cache is None else 0):
                     logits = self._last_logits(seq, window)
                     nxt = _sample(logits, float(temperature), top_k)
                     seq = np.concatenate([seq, nxt[:, None]], axis=1)
@@ -286,8 +326,10 @@ class GPT(Layer):
         used = context.shape[1]
         if used < window:
             context = np.pad(context, ((0, 0), (0, window - used)))
-        logits = self.forward(Tensor(context))
-        return np.asarray(logits[:, used - 1, :].data, dtype=np.float64)
+        # The row is picked in NumPy: a slice node at ``used - 1`` in the graph would make
+        # every step a different graph (a plan compiled per token) instead of one replayed.
+        logits = self.forward(Tensor(context)).data
+        return np.asarray(logits[:, used - 1, :], dtype=np.float64)
 
     def __repr__(self) -> str:
         return (

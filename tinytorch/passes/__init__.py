@@ -4,8 +4,8 @@ Passes that are a local rule per node (constant folding, CSE, algebraic simplifi
 one driver, :func:`rewrite_nodes` (``rewrite.py``). The default pipeline, in DESIGN.md's
 order (fusion comes last, after every rewrite that could change what is worth fusing)::
 
-    constant_folding -> cse -> dce -> quantize_lowering -> algebraic_simplification -> cse
-    -> dce -> fusion
+    constant_folding -> cse -> dce -> quantize_lowering -> kv_cache_rewrite
+    -> algebraic_simplification -> cse -> dce -> fusion
 
 It is a plain list: ``tinytorch.set_pipeline([...])`` replaces it, ``[]`` turns passes off.
 """
@@ -16,6 +16,7 @@ from tinytorch.passes.constant_folding import ConstantFolding
 from tinytorch.passes.cse import CommonSubexpressionElimination
 from tinytorch.passes.dce import DeadCodeElimination
 from tinytorch.passes.fusion import Fusion, fusion_report
+from tinytorch.passes.kv_cache import KVCacheRewrite
 from tinytorch.passes.quantize_lowering import QuantizeLowering
 from tinytorch.passes.rewrite import Rule, rewrite_nodes
 from tinytorch.passes.verify import VerificationError, verify
@@ -27,6 +28,7 @@ def default_pipeline() -> list[Pass]:
         CommonSubexpressionElimination(),
         DeadCodeElimination(),
         QuantizeLowering(),
+        KVCacheRewrite(),
         AlgebraicSimplification(),
         CommonSubexpressionElimination(),
         DeadCodeElimination(),
@@ -40,6 +42,7 @@ __all__ = [
     "ConstantFolding",
     "DeadCodeElimination",
     "Fusion",
+    "KVCacheRewrite",
     "Pass",
     "PassManager",
     "PassRecord",

@@ -85,7 +85,7 @@ BOOK = {
     6: Info(
         "MLPerf: optimization olympics, smaller and faster models",
         "01-18 (profiling 14, quantization 15, compression 16, KV cache 17)",
-        "TinyDigits (shipped) for part 1",
+        "TinyDigits (shipped) for part 1; a generated Q&A corpus for part 2",
         ("mlperf", "olympics", "optimization"),
     ),
 }
