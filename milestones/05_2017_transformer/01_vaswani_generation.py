@@ -23,26 +23,16 @@ questions are printed, not gated.
 """
 
 import sys
-import time
 
-import numpy as np
+from _qa_gpt import add_qa_arguments, loss_gate, qa_pairs, train
 
 from tinytorch.core.tokenization import CharTokenizer
 from tinytorch.core.transformer import GPT
-from tinytorch.data.datasets import DatasetNotFoundError, load_tinytalks
+from tinytorch.data.datasets import DatasetNotFoundError
 from tinytorch.data.datasets.qa_text import format_qa_pairs
-from tinytorch.data.datasets.synthetic_qa import synthetic_qa_pairs
-from tinytorch.data.text import TextWindows, answer
-from tinytorch.tito.contract import (
-    dataset_dir,
-    finish,
-    fit_language_model,
-    milestone_parser,
-    skip,
-    start,
-)
+from tinytorch.data.text import answer
+from tinytorch.tito.contract import milestone_parser, skip, start
 
-GATE = 1.5
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
 FULL = (128, 4, 4, 64, 16, 800, 2e-3)
 SMOKE = (48, 2, 4, 32, 16, 250, 3e-3)
@@ -50,49 +40,29 @@ SMOKE = (48, 2, 4, 32, 16, 250, 3e-3)
 
 def main(argv: list[str] | None = None) -> int:
     parser = milestone_parser(__doc__)
-    parser.add_argument("--data-dir", default=None, help="a directory holding tinytalks_v1.txt")
-    parser.add_argument("--no-download", action="store_true", help="use only files on disk")
-    parser.add_argument("--steps", type=int, default=None, help="training steps")
+    add_qa_arguments(parser)
     args = parser.parse_args(argv)
     start(args)
     embed, layers, heads, context, batch, steps, lr = SMOKE if args.smoke else FULL
-    steps = args.steps or steps
+    try:
+        pairs = qa_pairs(args)
+    except DatasetNotFoundError as exc:
+        print(exc)
+        return skip(str(exc).splitlines()[0])
 
-    if args.smoke:
-        pairs = synthetic_qa_pairs(n=None, seed=args.seed)
-        print(f"Smoke corpus: {len(pairs)} generated Q&A pairs (arithmetic, counting, letters)")
-    else:
-        try:
-            pairs = load_tinytalks(dataset_dir(args, "tinytalks"), download=not args.no_download)
-        except DatasetNotFoundError as exc:
-            print(exc)
-            return skip(str(exc).splitlines()[0])
-    held_out, train = pairs[:5], pairs[5:]
-    text = format_qa_pairs(train)
+    held_out, training = pairs[:5], pairs[5:]  # five questions the model never sees
+    text = format_qa_pairs(training)
     tokenizer = CharTokenizer()
     tokenizer.build_vocab([format_qa_pairs(pairs)])
-    ids = tokenizer.encode(text)
-    print(f"  {len(train)} training pairs, {len(text):,} characters, vocabulary "
+    print(f"  {len(training)} training pairs, {len(text):,} characters, vocabulary "
           f"{tokenizer.vocab_size} characters; {len(held_out)} questions held out")  # fmt: skip
 
     model = GPT(tokenizer.vocab_size, embed, layers, heads, max_seq_len=context)
-    n_params = sum(p.size for p in model.parameters())
-    print(f"Model: GPT(vocab {tokenizer.vocab_size}, embed {embed}, {layers} layers, "
-          f"{heads} heads, context {context}): {n_params:,} parameters")  # fmt: skip
-    print(f"Training: Adam lr {lr}, batch {batch} windows of {context} characters, "
-          f"{steps} steps\n")  # fmt: skip
-
-    begin = time.perf_counter()
-    losses = fit_language_model(model, TextWindows(ids, context, args.seed), steps, lr, batch)
-    seconds = time.perf_counter() - begin
-    first, last = float(np.mean(losses[:10])), float(np.mean(losses[-50:]))
-    print(f"\ntrained in {seconds:.1f} s; loss {first:.3f} -> {last:.3f}\n")
+    ids = tokenizer.encode(text)
+    first, last = train(model, ids, context, batch, args.steps or steps, lr, args.seed)
     for question, truth in held_out[:3]:
         print(f"Q: {question}\nA: {answer(model, tokenizer, question)}   (reference: {truth})")
-
-    if args.smoke:
-        return finish(last <= first / 2, f"training loss {first:.3f} -> {last:.3f} (at most half)")
-    return finish(last < GATE, f"training loss {last:.3f} {'<' if last < GATE else '>='} {GATE}")
+    return loss_gate(args.smoke, first, last)
 
 
 if __name__ == "__main__":

@@ -19,26 +19,16 @@ loss falls to at most half of where it started). Answers in held-out dialogues a
 """
 
 import sys
-import time
 
-import numpy as np
+from _qa_gpt import add_qa_arguments, loss_gate, qa_pairs, train
 
 from tinytorch.core.tokenization import CharTokenizer
 from tinytorch.core.transformer import GPT
-from tinytorch.data.datasets import DatasetNotFoundError, load_tinytalks
+from tinytorch.data.datasets import DatasetNotFoundError
 from tinytorch.data.datasets.qa_text import format_qa_pairs
-from tinytorch.data.datasets.synthetic_qa import synthetic_qa_pairs
-from tinytorch.data.text import TextWindows, answer
-from tinytorch.tito.contract import (
-    dataset_dir,
-    finish,
-    fit_language_model,
-    milestone_parser,
-    skip,
-    start,
-)
+from tinytorch.data.text import answer
+from tinytorch.tito.contract import milestone_parser, skip, start
 
-GATE = 1.5
 TURNS = 3  # Q&A turns per dialogue
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
 FULL = (128, 4, 4, 128, 8, 800, 2e-3)
@@ -52,53 +42,33 @@ def dialogues(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = milestone_parser(__doc__)
-    parser.add_argument("--data-dir", default=None, help="a directory holding tinytalks_v1.txt")
-    parser.add_argument("--no-download", action="store_true", help="use only files on disk")
-    parser.add_argument("--steps", type=int, default=None, help="training steps")
+    add_qa_arguments(parser)
     args = parser.parse_args(argv)
     start(args)
     embed, layers, heads, context, batch, steps, lr = SMOKE if args.smoke else FULL
-    steps = args.steps or steps
+    try:
+        pairs = qa_pairs(args)
+    except DatasetNotFoundError as exc:
+        print(exc)
+        return skip(str(exc).splitlines()[0])
 
-    if args.smoke:
-        pairs = synthetic_qa_pairs(n=None, seed=args.seed)
-        print(f"Smoke corpus: {len(pairs)} generated Q&A pairs (arithmetic, counting, letters)")
-    else:
-        try:
-            pairs = load_tinytalks(dataset_dir(args, "tinytalks"), download=not args.no_download)
-        except DatasetNotFoundError as exc:
-            print(exc)
-            return skip(str(exc).splitlines()[0])
     talks = dialogues(pairs)
-    held_out, train = talks[:2], talks[2:]
-    text = "\n".join(format_qa_pairs(talk) for talk in train)
+    held_out, training = talks[:2], talks[2:]  # two conversations the model never sees
+    text = "\n".join(format_qa_pairs(talk) for talk in training)
     tokenizer = CharTokenizer()
     tokenizer.build_vocab([format_qa_pairs(pairs)])
-    print(f"  {len(train)} training dialogues of {TURNS} turns, {len(text):,} characters; "
+    print(f"  {len(training)} training dialogues of {TURNS} turns, {len(text):,} characters; "
           f"{len(held_out)} dialogues held out")  # fmt: skip
 
     model = GPT(tokenizer.vocab_size, embed, layers, heads, max_seq_len=context)
-    n_params = sum(p.size for p in model.parameters())
-    print(f"Model: GPT(vocab {tokenizer.vocab_size}, embed {embed}, {layers} layers, "
-          f"{heads} heads, context {context}): {n_params:,} parameters")  # fmt: skip
-    print(f"Training: Adam lr {lr}, batch {batch} windows of {context} characters, "
-          f"{steps} steps\n")  # fmt: skip
-
-    begin = time.perf_counter()
-    windows = TextWindows(tokenizer.encode(text), context, args.seed)
-    losses = fit_language_model(model, windows, steps, lr, batch)
-    seconds = time.perf_counter() - begin
-    first, last = float(np.mean(losses[:10])), float(np.mean(losses[-50:]))
-    print(f"\ntrained in {seconds:.1f} s; loss {first:.3f} -> {last:.3f}\n")
+    ids = tokenizer.encode(text)
+    first, last = train(model, ids, context, batch, args.steps or steps, lr, args.seed)
     for talk in held_out:
         earlier = format_qa_pairs(talk[:-1])
         question, truth = talk[-1]
         print(earlier + f"Q: {question}")
         print(f"A: {answer(model, tokenizer, question, context=earlier)}   (reference: {truth})\n")
-
-    if args.smoke:
-        return finish(last <= first / 2, f"training loss {first:.3f} -> {last:.3f} (at most half)")
-    return finish(last < GATE, f"training loss {last:.3f} {'<' if last < GATE else '>='} {GATE}")
+    return loss_gate(args.smoke, first, last)
 
 
 if __name__ == "__main__":

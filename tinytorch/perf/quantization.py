@@ -1,15 +1,7 @@
 """Int8 quantization (book Module 15), computed for real.
 
-The book's post-training, asymmetric, per-tensor scheme maps the range ``[min, max]`` of a
-float tensor onto the 256 integers ``-128..127``::
-
-    scale      = (max - min) / 255
-    zero_point = clip(round(-128 - min / scale), -128, 127)
-    q          = clip(round(x / scale + zero_point), -128, 127)      int8, 1 byte each
-    x'         = (q - zero_point) * scale                            |x - x'| <= scale / 2
-
-:func:`quantize_int8` and :func:`dequantize_int8` are the book's functions, value for value
-(a constant tensor gives ``(zeros, 1.0, 0)``, as the book says). The book's
+The book's asymmetric per-tensor formulas (scale, zero point, ``quantize_int8`` /
+``dequantize_int8``) live in :mod:`tinytorch.perf.int8` and are re-exported here. The book's
 :class:`QuantizedLinear` then *simulates* int8: it dequantizes the weight on every call and
 multiplies floats, so the 4x saving is gone at run time. Here the quantized layer keeps its
 weight as int8 for its whole life, and once :meth:`QuantizedLinear.calibrate` has fixed the
