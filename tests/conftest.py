@@ -21,8 +21,11 @@ order; neither needs a plugin).
 
 import os
 import random
+import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,3 +233,36 @@ def llvm_exempt(request: pytest.FixtureRequest) -> LLVMExempt:
     """``llvm_exempt.no_kernel(reason)``, ``.fallback(reason)``, ``.if_kernel_free(op)``,
     ``.if_not_compiled(dtype)``: exemptions for one case of a parametrized test."""
     return LLVMExempt(request)
+
+
+# ---------------------------------------------------------------- shared references
+def central_difference(
+    loss: Callable[..., float], arrays: Sequence[np.ndarray], k: int, eps: float = 1e-6
+) -> np.ndarray:
+    """d loss / d arrays[k], one element at a time: (L(x + eps) - L(x - eps)) / (2 eps),
+    in float64 (the caller's arrays are not changed)."""
+    arrays = list(arrays)
+    x = arrays[k] = np.array(arrays[k], dtype=np.float64)
+    grad = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        old = x[j]
+        x[j] = old + eps
+        plus = loss(*arrays)
+        x[j] = old - eps
+        minus = loss(*arrays)
+        x[j] = old
+        grad[j] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.fixture(scope="session")
+def numeric_grad() -> Callable[..., np.ndarray]:
+    """``numeric_grad(loss, arrays, k)``: the central finite difference (a reference that
+    knows nothing of tinytorch's autograd)."""
+    return central_difference
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded from the test's node id (stable across runs and machines)."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

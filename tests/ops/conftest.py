@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -24,8 +23,6 @@ from tinytorch.ir.graph import Graph, topo_order
 from tinytorch.ir.node import Node
 from tinytorch.passes import PassManager
 from tinytorch.runtime import config
-
-EPS = 1e-6
 
 
 def placeholder(index: int, shape: Sequence[int], dtype: str = "float32") -> Node:
@@ -44,24 +41,6 @@ def graph_ops(x: object) -> set[str]:
     return {n.op for n in topo_order([node])}
 
 
-def central_difference(
-    loss: Callable[..., float], arrays: Sequence[np.ndarray], k: int, eps: float = EPS
-) -> np.ndarray:
-    """d loss / d arrays[k], one element at a time: (L(x + eps) - L(x - eps)) / (2 eps)."""
-    arrays = list(arrays)
-    x = arrays[k] = np.array(arrays[k], dtype=np.float64)  # a copy: the caller's is kept
-    grad = np.zeros_like(x)
-    for j in np.ndindex(x.shape):
-        old = x[j]
-        x[j] = old + eps
-        plus = loss(*arrays)
-        x[j] = old - eps
-        minus = loss(*arrays)
-        x[j] = old
-        grad[j] = (plus - minus) / (2 * eps)
-    return grad
-
-
 @pytest.fixture(scope="session")
 def inp() -> Callable[..., Node]:
     return placeholder
@@ -75,14 +54,3 @@ def run_ir() -> Callable[..., list[np.ndarray]]:
 @pytest.fixture(scope="session")
 def ops_in() -> Callable[[object], set[str]]:
     return graph_ops
-
-
-@pytest.fixture(scope="session")
-def numeric_grad() -> Callable[..., np.ndarray]:
-    return central_difference
-
-
-@pytest.fixture
-def rng(request: pytest.FixtureRequest) -> np.random.Generator:
-    """A generator seeded from the test's node id (stable across runs and machines)."""
-    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
