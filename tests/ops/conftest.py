@@ -4,10 +4,8 @@
 * ``run_ir(inputs, outputs, arrays)`` runs a hand-written graph as ``realize`` would: the
   pass pipeline, then the current backend (so an ``[llvm]`` test compiles its kernels);
 * ``ops_in(x)`` is the set of op names in the graph behind a Tensor or a Node;
-* ``numeric_grad(loss, arrays, k)`` is the central finite difference of ``loss`` with respect
-  to ``arrays[k]`` (float64, ``eps = 1e-6``);
-* ``rng`` is a generator seeded from the test's id, so every case is reproducible and
-  different cases draw different numbers.
+* ``numeric_grad`` and ``rng`` come from ``tests/conftest.py`` (central finite differences
+  in float64; a generator seeded from the test's id).
 """
 
 from __future__ import annotations
