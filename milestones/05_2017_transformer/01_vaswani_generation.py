@@ -24,14 +24,12 @@ questions are printed, not gated.
 
 import sys
 
-from _qa_gpt import add_qa_arguments, loss_gate, qa_pairs, train
+from _qa_gpt import begin, loss_gate, train
 
 from tinytorch.core.tokenization import CharTokenizer
 from tinytorch.core.transformer import GPT
-from tinytorch.data.datasets import DatasetNotFoundError
 from tinytorch.data.datasets.qa_text import format_qa_pairs
 from tinytorch.data.text import answer
-from tinytorch.tito.contract import milestone_parser, skip, start
 
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
 FULL = (128, 4, 4, 64, 16, 800, 2e-3)
@@ -39,16 +37,10 @@ SMOKE = (48, 2, 4, 32, 16, 250, 3e-3)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = milestone_parser(__doc__)
-    add_qa_arguments(parser)
-    args = parser.parse_args(argv)
-    start(args)
-    embed, layers, heads, context, batch, steps, lr = SMOKE if args.smoke else FULL
-    try:
-        pairs = qa_pairs(args)
-    except DatasetNotFoundError as exc:
-        print(exc)
-        return skip(str(exc).splitlines()[0])
+    started = begin(__doc__, argv, FULL, SMOKE)
+    if isinstance(started, int):  # SKIPPED: no TinyTalks here
+        return started
+    args, (embed, layers, heads, context, batch, steps, lr), pairs = started
 
     held_out, training = pairs[:5], pairs[5:]  # five questions the model never sees
     text = format_qa_pairs(training)

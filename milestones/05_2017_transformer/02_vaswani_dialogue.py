@@ -20,14 +20,12 @@ loss falls to at most half of where it started). Answers in held-out dialogues a
 
 import sys
 
-from _qa_gpt import add_qa_arguments, loss_gate, qa_pairs, train
+from _qa_gpt import begin, loss_gate, train
 
 from tinytorch.core.tokenization import CharTokenizer
 from tinytorch.core.transformer import GPT
-from tinytorch.data.datasets import DatasetNotFoundError
 from tinytorch.data.datasets.qa_text import format_qa_pairs
 from tinytorch.data.text import answer
-from tinytorch.tito.contract import milestone_parser, skip, start
 
 TURNS = 3  # Q&A turns per dialogue
 # (embed, layers, heads, context, batch, steps, lr) for the full and the smoke runs
@@ -41,16 +39,10 @@ def dialogues(pairs: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = milestone_parser(__doc__)
-    add_qa_arguments(parser)
-    args = parser.parse_args(argv)
-    start(args)
-    embed, layers, heads, context, batch, steps, lr = SMOKE if args.smoke else FULL
-    try:
-        pairs = qa_pairs(args)
-    except DatasetNotFoundError as exc:
-        print(exc)
-        return skip(str(exc).splitlines()[0])
+    started = begin(__doc__, argv, FULL, SMOKE)
+    if isinstance(started, int):  # SKIPPED: no TinyTalks here
+        return started
+    args, (embed, layers, heads, context, batch, steps, lr), pairs = started
 
     talks = dialogues(pairs)
     held_out, training = talks[:2], talks[2:]  # two conversations the model never sees

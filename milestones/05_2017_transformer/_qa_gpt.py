@@ -6,18 +6,37 @@ import time
 
 import numpy as np
 
-from tinytorch.data.datasets import load_tinytalks
+from tinytorch.data.datasets import DatasetNotFoundError, load_tinytalks
 from tinytorch.data.datasets.synthetic_qa import synthetic_qa_pairs
 from tinytorch.data.text import TextWindows
-from tinytorch.tito.contract import dataset_dir, finish, fit_language_model
+from tinytorch.tito.contract import (
+    dataset_dir,
+    finish,
+    fit_language_model,
+    milestone_parser,
+    skip,
+    start,
+)
 
 GATE = 1.5  # the book: training loss below 1.5
 
 
-def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
+def begin(doc: str, argv: list[str] | None, full: tuple, smoke: tuple):
+    """Parse the flags, apply them, and load the Q&A pairs. Returns ``(args, config,
+    pairs)`` with ``config`` the ``full`` or ``smoke`` tuple, or the SKIPPED exit code when
+    TinyTalks is not available (after saying what to put where)."""
+    parser = milestone_parser(doc)
     parser.add_argument("--data-dir", default=None, help="a directory holding tinytalks_v1.txt")
     parser.add_argument("--no-download", action="store_true", help="use only files on disk")
     parser.add_argument("--steps", type=int, default=None, help="training steps")
+    args = parser.parse_args(argv)
+    start(args)
+    try:
+        pairs = qa_pairs(args)
+    except DatasetNotFoundError as exc:
+        print(exc)
+        return skip(str(exc).splitlines()[0])
+    return args, (smoke if args.smoke else full), pairs
 
 
 def qa_pairs(args: argparse.Namespace) -> list[tuple[str, str]]:
