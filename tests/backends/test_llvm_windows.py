@@ -24,7 +24,7 @@ import tinytorch
 from tinytorch import Tensor
 from tinytorch.backends.llvm import blas
 from tinytorch.backends.llvm import executable as llvm_executable
-from tinytorch.backends.llvm.codegen import reshape_runs
+from tinytorch.backends.llvm.indexing import reshape_runs
 from tinytorch.ir.graph import Capture
 from tinytorch.nn.spatial import avg_pool2d, conv2d, max_pool2d, windows
 from tinytorch.runtime import compile_plan

@@ -6,7 +6,8 @@ How a graph becomes machine code, module by module:
 * ``lltypes.py``    — the LLVM types of the compiled dtypes, constants, conversions;
 * ``lowering.py``   — the lowering table: each op's arithmetic for one element;
 * ``mathlib.py``    — vectorizable ``exp``/``log``/``tanh``/``sigmoid`` in plain LLVM IR;
-* ``codegen.py``    — a group's loops, index arithmetic, loads and stores: one kernel;
+* ``codegen.py``    — a group's loops, loads and stores: one kernel;
+* ``indexing.py``   — index arithmetic folded at compile time, and views as index rewrites;
 * ``jit.py``        — LLVM IR text in, optimized machine code out;
 * ``kernels.py``    — compiled kernels, cached by structure;
 * ``windows.py``    — sliding windows: ``windows`` as index arithmetic, ``fold`` as a kernel;

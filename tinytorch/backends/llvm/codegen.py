@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from tinytorch.backends.llvm.group import group_args
+from tinytorch.backends.llvm.indexing import Index, IndexArithmetic, strides
 from tinytorch.backends.llvm.jit import get_jit
 from tinytorch.backends.llvm.lltypes import (
     I8,
@@ -52,8 +53,6 @@ from tinytorch.ir.dtypes import is_bool
 from tinytorch.ir.families import is_reduction, is_view
 from tinytorch.ir.node import Node
 from tinytorch.ir.shapes import reduced_shape
-
-Index = list  # of ints (compile-time) or ir.Value (run-time), one per axis
 
 # A column reduction keeps at least this many rows inside its reduced loops (see
 # ``KernelBuilder._emit_column``): a few vectors' worth, so the inner loop vectorizes.
@@ -90,14 +89,6 @@ def finish_ir(text: str, names: Sequence[str]) -> str:
     return text
 
 
-def strides(shape: Sequence[int]) -> list[int]:
-    out, step = [], 1
-    for d in reversed(shape):
-        out.append(step)
-        step *= d
-    return out[::-1]
-
-
 def accumulator_dtype(reduction: Node) -> str:
     """The dtype a row reduction accumulates in. A float32 sum accumulates in float64: the
     vectorizer splits a sum into a few lanes, and each lane of a long float32 row drifts
@@ -110,32 +101,7 @@ def accumulator_dtype(reduction: Node) -> str:
     return reduction.dtype
 
 
-def reshape_runs(
-    src: Sequence[int], dst: Sequence[int]
-) -> list[tuple[list[int], list[int]]] | None:
-    """Pair the axes of a row-major reshape ``src -> dst`` into runs of equal size:
-    ``(8, 43264) -> (8, 64, 26, 26)`` is ``[([0], [0]), ([1], [1, 2, 3])]``. Size-1 axes are
-    left out (their index is 0). None when a size is 0."""
-    if 0 in src or 0 in dst:
-        return None
-    a = [d for d, size in enumerate(src) if size != 1]
-    b = [d for d, size in enumerate(dst) if size != 1]
-    runs, i, j = [], 0, 0
-    while i < len(a):
-        run_a, run_b, pa, pb = [a[i]], [b[j]], src[a[i]], dst[b[j]]
-        i, j = i + 1, j + 1
-        while pa != pb:
-            if pa < pb:
-                run_a.append(a[i])
-                pa, i = pa * src[a[i]], i + 1
-            else:
-                run_b.append(b[j])
-                pb, j = pb * dst[b[j]], j + 1
-        runs.append((run_a, run_b))
-    return runs
-
-
-class KernelBuilder:
+class KernelBuilder(IndexArithmetic):
     """Generates the kernel of one fused group (its body: see ``group.kernel_body``).
 
     Refuses, with :class:`Unsupported`, a group that reads or writes a dtype outside
@@ -406,46 +372,6 @@ class KernelBuilder:
                 todo.extend((c, cix, None) for c, cix in reversed(children))
         return memo[key_of(n, idx)]
 
-    def _view_index(self, n: Node, idx: Index) -> Index:
-        """The index into a view's input that holds the view's element at ``idx``."""
-        if n.op == "expand":
-            return self._expand_index(n, idx)
-        if n.op == "permute":
-            src = [0] * n.ndim
-            for k, p in enumerate(n.attrs["perm"]):
-                src[p] = idx[k]
-            return src
-        if n.op == "reshape":
-            return self._reshape_index(n, idx)
-        if n.op == "slice":
-            return [self.iadd(b, self.imul(i, s)) for i, b, s in
-                    zip(idx, n.attrs["starts"], n.attrs["steps"], strict=True)]  # fmt: skip
-        raise Unsupported(f"view {n.op!r} has no index rule in the llvm backend")
-
-    def _expand_index(self, n: Node, idx: Index) -> Index:
-        src = n.inputs[0].shape
-        lead = n.ndim - len(src)
-        return [0 if d == 1 else idx[lead + k] for k, d in enumerate(src)]
-
-    def _reshape_index(self, n: Node, idx: Index) -> Index:
-        """Row-major reshapes split or merge runs of adjacent axes (see
-        :func:`reshape_runs`). Splitting one axis into several is a sum of products, with no
-        division; only a merge (one index into several axes) needs ``div``/``rem``."""
-        src = n.inputs[0].shape
-        runs = reshape_runs(src, n.shape)
-        if runs is None:  # an empty tensor: nothing is read
-            return [0] * len(src)
-        out: Index = [0] * len(src)
-        for src_axes, dst_axes in runs:
-            flat = 0
-            for d, s in zip(dst_axes, strides([n.shape[d] for d in dst_axes]), strict=True):
-                flat = self.iadd(flat, self.imul(idx[d], s))
-            sizes = [src[d] for d in src_axes]
-            for k, (d, s) in enumerate(zip(src_axes, strides(sizes), strict=True)):
-                part = self.idiv(flat, s)
-                out[d] = part if k == 0 else self.irem(part, sizes[k])
-        return out
-
     # ------------------------------------------------------------ memory
     def _address(self, ptr, shape, idx) -> ir.Value:
         flat = 0
@@ -488,36 +414,3 @@ class KernelBuilder:
         i.add_incoming(nxt, b.block)
         b.branch(header)
         b.position_at_end(done)
-
-    # -------------------------------------------------- index arithmetic (folds ints)
-    def iadd(self, a, c):
-        if isinstance(a, int) and isinstance(c, int):
-            return a + c
-        if isinstance(c, int) and c == 0:
-            return a
-        if isinstance(a, int) and a == 0:
-            return c
-        return self.b.add(self._i(a), self._i(c))
-
-    def imul(self, a, c):
-        if isinstance(a, int) and isinstance(c, int):
-            return a * c
-        if isinstance(c, int) and c == 1:
-            return a
-        if (isinstance(c, int) and c == 0) or (isinstance(a, int) and a == 0):
-            return 0
-        return self.b.mul(self._i(a), self._i(c))
-
-    def idiv(self, a, c):
-        if isinstance(a, int):
-            return a // c
-        return a if c == 1 else self.b.udiv(a, self._i(c))
-
-    def irem(self, a, c):
-        if isinstance(a, int):
-            return a % c
-        return self.b.urem(a, self._i(c))
-
-    @staticmethod
-    def _i(v):
-        return ir.Constant(I64, v) if isinstance(v, int) else v
