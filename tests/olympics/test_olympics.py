@@ -45,7 +45,7 @@ Y = np.array([0, 1, 2, 0])  # the last one is wrong: accuracy 0.75
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_benchmark_model_fills_the_six_metrics(backend, monkeypatch):
     ticks = iter(np.arange(0, 100, 0.002))  # a fake clock: each timed call takes 2 ms
-    monkeypatch.setattr("tinytorch.benchmarking.results.time.perf_counter", lambda: next(ticks))
+    monkeypatch.setattr("tinytorch.benchmarking.results.clock", lambda: next(ticks))
     with tinytorch.backend(backend):
         report = BenchmarkReport()
         metrics = report.benchmark_model(identity_classifier(), X, Y, num_runs=5)
@@ -72,7 +72,7 @@ def test_latency_std_is_the_population_std_of_milliseconds(monkeypatch):
         state["start"] = not state["start"]
         return state["t"]
 
-    monkeypatch.setattr("tinytorch.benchmarking.results.time.perf_counter", clock)
+    monkeypatch.setattr("tinytorch.benchmarking.results.clock", clock)
     metrics = BenchmarkReport().benchmark_model(identity_classifier(), X, Y, num_runs=4)
     assert metrics["latency_ms_mean"] == pytest.approx(2.0)
     assert metrics["latency_ms_std"] == pytest.approx(1.0)  # np.std, not the sample std
