@@ -3,13 +3,15 @@
     python bench/memory_across_shapes.py [--shapes 2000] [--backend llvm]
 
 Every batch size is a new shape, so it compiles a new plan and new kernels. The plan and
-kernel caches are bounded; a kernel they drop closes its execution engine, which frees its
-machine code (``LoadedCode.live`` counts the engines still open). The script prints the
-process's resident memory every 200 shapes and the number of live engines.
+kernel caches are bounded; a module whose kernels they all dropped is released, and an
+execution-engine arena whose modules are all released is closed, which frees their machine
+code (``LoadedCode.live`` counts the modules not released, ``Arena.open`` the arenas). The
+script prints the process's resident memory every 200 shapes and those two counts.
 
 Known remainder: each LLVM optimization run inside llvmlite (0.45-0.50) keeps ~70 KB that
 closing the module, its context and its engine does not give back, so resident memory still
-creeps up by about that much per compiled module. The number of live engines stays bounded.
+creeps up by about that much per compiled module. The numbers of live modules and open
+arenas stay bounded.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ def main() -> None:
             gc.collect()
             live = ""
             if args.backend == "llvm":
-                from tinytorch.backends.llvm.jit import LoadedCode
+                from tinytorch.backends.llvm.jit import Arena, LoadedCode
 
-                live = f"  live engines {LoadedCode.live}"
+                live = f"  live modules {LoadedCode.live}, open arenas {Arena.open}"
             print(f"{n:6d} shapes  {resident_mb():8.1f} MB{live}", flush=True)
 
 

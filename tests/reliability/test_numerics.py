@@ -97,11 +97,12 @@ def test_the_fallback_warning_of_a_huge_kernel_is_short(monkeypatch, backend):
 # --------------------------------------------------------- bounded JIT memory
 def test_evicted_kernels_close_their_execution_engines(backend):
     """Every new shape compiles a new kernel; once the plan and kernel caches drop a kernel,
-    its execution engine (and the machine code it owns) is closed. The count of live
-    engines stays at the caches' size however many shapes go by."""
+    its module is released, and an engine arena whose modules are all released is closed
+    (freeing their machine code). Live modules and open arenas stay bounded however many
+    shapes go by."""
     if backend != "llvm":
         pytest.skip("only the llvm backend compiles kernels")
-    from tinytorch.backends.llvm.jit import LoadedCode
+    from tinytorch.backends.llvm.jit import Arena, LoadedCode
     from tinytorch.backends.llvm.kernels import kernel_cache
     from tinytorch.runtime import plan_cache
 
@@ -111,14 +112,17 @@ def test_evicted_kernels_close_their_execution_engines(backend):
         plan_cache.clear()
         kernel_cache.clear()
         gc.collect()
-        before = LoadedCode.live
+        before, arenas_before = LoadedCode.live, Arena.open
         compiled = kernel_cache.compiled
-        for n in range(1, 41):
+        for n in range(1, 101):
             x = np.arange(3 * n, dtype=np.float32).reshape(n, 3)
             got = (Tensor(x) * 2 + 1).sum(axis=1).numpy()
             np.testing.assert_allclose(got, (x * 2 + 1).sum(axis=1))
         gc.collect()
-        assert kernel_cache.compiled - compiled >= 40  # each shape made a kernel...
+        assert kernel_cache.compiled - compiled >= 100  # each shape made a kernel...
         assert LoadedCode.live - before <= 8  # ...but only the cached ones stay loaded
+        # and the engines holding released code are closed: at most the arenas that still
+        # hold a cached module, plus the one being filled
+        assert Arena.open - arenas_before <= 3
     finally:
         plan_cache.capacity, kernel_cache.capacity = saved
