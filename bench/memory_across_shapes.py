@@ -8,10 +8,10 @@ execution-engine arena whose modules are all released is closed, which frees the
 code (``LoadedCode.live`` counts the modules not released, ``Arena.open`` the arenas). The
 script prints the process's resident memory every 200 shapes and those two counts.
 
-Known remainder: each LLVM optimization run inside llvmlite (0.45-0.50) keeps ~70 KB that
-closing the module, its context and its engine does not give back, so resident memory still
-creeps up by about that much per compiled module. The numbers of live modules and open
-arenas stay bounded.
+Each LLVM optimization run inside llvmlite (0.45-0.50) keeps ~80 KB that closing the module,
+its context and its engine does not give back, so after 256 in-process runs the optimizer
+moves to a recycled worker process (``backends/llvm/optimizer.py``). Run with
+``TINYTORCH_OPT_WORKER=off`` to see the creep without it.
 """
 
 from __future__ import annotations
@@ -43,9 +43,13 @@ def main() -> None:
             gc.collect()
             live = ""
             if args.backend == "llvm":
-                from tinytorch.backends.llvm.jit import Arena, LoadedCode
+                from tinytorch.backends.llvm.jit import Arena, LoadedCode, get_jit
 
-                live = f"  live modules {LoadedCode.live}, open arenas {Arena.open}"
+                opt = get_jit().optimizer
+                live = (
+                    f"  live modules {LoadedCode.live}, open arenas {Arena.open}, optimized"
+                    f" here {opt.in_process} / in workers {opt.remote} ({opt.started} started)"
+                )
             print(f"{n:6d} shapes  {resident_mb():8.1f} MB{live}", flush=True)
 
 

@@ -641,6 +641,56 @@ def w13_quantized_mlp(report: Report, repeat: int) -> None:
                    f"(target: within 1 point)", drop <= 1.0)  # fmt: skip
 
 
+def w14_float32_sums(report: Report, repeat: int) -> None:
+    """The price of exact float32 sums on llvm: a float32 sum accumulates in float64 lanes
+    (``codegen.accumulator_dtype``; issue 13 defect 2). Measured against the same kernel
+    accumulating in float32 (the old, drifting way: rebuilt here by swapping the rule) and
+    against NumPy's pairwise sum and PyTorch; each note gives the relative error of the
+    result against an exact float64 sum."""
+    from tinytorch.backends.llvm import codegen
+
+    rng = np.random.default_rng(14)
+    cases = {
+        "sum of 10^7": (np.full(10_000_000, 0.1, np.float32), None),
+        "row sums (4096, 1024)": (rng.random((4096, 1024), dtype=np.float32), 1),
+    }
+    wide = codegen.accumulator_dtype
+    for label, (x, axis) in cases.items():
+        exact = x.astype(np.float64).sum(axis=axis)
+        xt = Tensor(x)
+
+        def error(got, exact=exact) -> str:
+            rel = np.max(np.abs(np.asarray(got, np.float64) - exact) / np.abs(exact))
+            return f"rel. error {rel:.1e}"
+
+        def tiny(xt=xt, axis=axis):
+            return xt.sum(axis=axis).numpy()
+
+        rows = {}
+        for variant, rule in (("float64 accumulator", wide), ("float32 accumulator", None)):
+            codegen.accumulator_dtype = rule or (lambda node: node.dtype)
+            try:
+                cold = cold_ms(on("llvm", tiny))
+                warm = median_ms(on("llvm", tiny), repeat)
+                got = on("llvm", tiny)()
+            finally:
+                codegen.accumulator_dtype = wide
+                plan_cache.clear()
+                kernel_cache.clear()
+            rows[variant] = report.add("W14", f"{label}: llvm, {variant}", warm, cold,
+                                       note=error(got))  # fmt: skip
+        report.add("W14", f"{label}: NumPy", median_ms(lambda x=x, a=axis: x.sum(axis=a), repeat),
+                   note=error(x.sum(axis=axis)))  # fmt: skip
+        if torch is not None:
+            tx = torch.from_numpy(x)
+            dim = axis if axis is not None else 0
+            report.add("W14", f"{label}: PyTorch", median_ms(lambda t=tx, d=dim: t.sum(d), repeat),
+                       note=error(tx.sum(dim).numpy()))  # fmt: skip
+        r = rows["float64 accumulator"].warm_ms / rows["float32 accumulator"].warm_ms
+        report.verdict(f"W14 {label}: exact float32 sums cost {r:.2f}x the drifting ones "
+                       "(target <= 1.5x: still vectorized)", r <= 1.5)  # fmt: skip
+
+
 WORKLOADS = {
     "W3": w3_gpt_step,
     "W4": w4_generation,
@@ -656,6 +706,7 @@ WORKLOADS = {
     "W11": w11_tiling,
     "W12": w12_compacted_pruning,
     "W13": w13_quantized_mlp,
+    "W14": w14_float32_sums,
 }
 
 

@@ -12,6 +12,8 @@ the first four in settable flags with context managers (``tinytorch.runtime.conf
 | TINYTORCH_DEBUG          | ``1``: a line per compiled plan; ``2``: also per kernel run  |
 | TINYTORCH_THREADS        | threads for one large llvm kernel (default: all cores); set,|
 |                          | it also caps NumPy's BLAS threads (llvm backend)            |
+| TINYTORCH_OPT_WORKER     | llvm: in-process optimizations before a worker process runs  |
+|                          | them (default 256; ``0``: always; ``off``: never)           |
 | TINYTORCH_PROGRESS       | ``bar`` / ``plain``: force the progress bar's style         |
 | TINYTORCH_DATA_DIR       | folder holding downloaded datasets (``<dir>/mnist`` ...)    |
 | TINYTORCH_CACHE_DIR      | tinytorch's cache folder (default ``~/.cache/tinytorch``)   |
@@ -29,6 +31,7 @@ VARIABLES: dict[str, str] = {
     "TINYTORCH_EAGER": "realize after every op",
     "TINYTORCH_DEBUG": "debug print level",
     "TINYTORCH_THREADS": "threads per large llvm kernel (and BLAS, when set)",
+    "TINYTORCH_OPT_WORKER": "llvm optimizations in-process before a worker takes over",
     "TINYTORCH_PROGRESS": "progress bar style",
     "TINYTORCH_DATA_DIR": "dataset folder",
     "TINYTORCH_CACHE_DIR": "cache folder",

@@ -1,10 +1,11 @@
 """The JIT: LLVM IR text in, a callable machine-code address out.
 
 One target machine for the host CPU (its name and features, so AVX2/AVX-512 get used), the
-new pass manager at O3 with loop and SLP vectorization on, and MCJIT to load the code.
+new pass manager at O3 with loop and SLP vectorization on (``optimizer.py``: in this process,
+or in a recycled worker once many modules have been compiled), and MCJIT to load the code.
 Compiling costs milliseconds, so compiled kernels are cached (see ``kernels.py``).
 
-llvmlite >= 0.45 removed the legacy pass manager; this module uses the pass-builder API.
+llvmlite >= 0.45 removed the legacy pass manager; ``optimizer.py`` uses the pass-builder API.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 
 import llvmlite
 import llvmlite.binding as llvm
+
+from tinytorch.backends.llvm.optimizer import Optimizer
 
 _lock = threading.Lock()
 _jit: Jit | None = None
@@ -42,14 +45,7 @@ class Jit:
         self.data_layout = str(self.target_machine.target_data)
         self._target, self._cpu, self._features = target, cpu, features
         self._arena: Arena | None = None
-
-    def optimize(self, module: llvm.ModuleRef) -> None:
-        pto = llvm.create_pipeline_tuning_options(speed_level=self.host.opt_level)
-        pto.loop_vectorization = True
-        pto.slp_vectorization = True
-        pto.loop_unrolling = False  # halves compile time; vectorized loops stay fast
-        builder = llvm.create_pass_builder(self.target_machine, pto)
-        builder.getModulePassManager().run(module, builder)
+        self.optimizer = Optimizer(self.target_machine, cpu, features, opt_level)
 
     def compile(self, ir_text: str, name: str) -> tuple[int, LoadedCode]:
         """Parse, verify, optimize and load ``ir_text``; return the address of ``name``."""
@@ -65,12 +61,8 @@ class Jit:
             if arena is None or arena.added >= ARENA_MODULES:
                 arena = self._arena = Arena(self._new_machine())
             arena.added += 1
-            module = llvm.parse_assembly(ir_text, context=arena.context)
+            module = self.optimizer.load(ir_text, arena.context)
             try:
-                module.triple = llvm.get_default_triple()
-                module.data_layout = self.data_layout
-                module.verify()
-                self.optimize(module)
                 arena.engine.add_module(module)
             except Exception:
                 module.close()  # now, while its context is certainly open
