@@ -21,6 +21,10 @@ import threading
 
 import numpy as np
 
+from tinytorch.ir.families import is_view
+
+MIN_BYTES = 4096  # smaller arrays are not kept: NumPy allocates them cheaply
+
 
 def _references(array: np.ndarray) -> int:
     return sys.getrefcount(array)
@@ -63,12 +67,17 @@ class BufferPool:
                 return array
         return np.empty(shape, dtype=dtype)
 
+    def may_take(self, node) -> bool:
+        """Whether an array ``node`` computes could ever be taken back: not a view, and not
+        under the size floor (small arrays come from NumPy's own allocator cheaply)."""
+        return not is_view(node.op) and node.size * np.dtype(node.dtype).itemsize >= MIN_BYTES
+
     def give(self, array: np.ndarray | None) -> None:
         """Take ``array`` back if nothing but the caller's one reference holds it (call it
         with the only reference you have, right after dropping any other)."""
         if (not isinstance(array, np.ndarray) or array.base is not None
                 or not array.flags.owndata or not array.flags.writeable
-                or array.nbytes < 4096 or _probe(array) > _UNSHARED):  # fmt: skip
+                or array.nbytes < MIN_BYTES or _probe(array) > _UNSHARED):  # fmt: skip
             return
         with self._lock:
             if self.held + array.nbytes > self.capacity:

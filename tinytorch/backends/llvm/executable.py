@@ -29,6 +29,7 @@ from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.int8_gemm import native_kernel
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
 from tinytorch.backends.llvm.lltypes import Unsupported
+from tinytorch.backends.llvm.runner import write_runner
 from tinytorch.backends.llvm.windows import note_plan, plan_inlined
 from tinytorch.ir.families import is_view
 from tinytorch.ir.graph import Graph
@@ -199,6 +200,12 @@ class LLVMExecutable(Executable):
         self._plan_frees()
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
         self.kernels = sum(step[0] == "kernel" for step in self.steps)
+        nodes = graph.nodes
+        runner = write_runner(self.steps, self.frees, self.input_slots, self.output_slots,
+                              PARALLEL_MIN_ELEMENTS, _RUNNER_HELPERS,
+                              lambda p: buffer_pool.may_take(nodes[p]), _direct)  # fmt: skip
+        # the plan as straight-line Python (runner.py); None: the step loop runs it
+        self.source, self._straight = runner if runner is not None else (None, None)
 
     def _drop_unread_constants(self) -> None:
         """Constants, views and ``windows`` are inlined into the kernels that read them; keep
@@ -256,6 +263,13 @@ class LLVMExecutable(Executable):
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
         if _run_listener is not None:
             _run_listener(self)
+        if hook is None and self._straight is not None:
+            if len(inputs) != len(self.input_slots):
+                raise ValueError(f"plan takes {len(self.input_slots)} inputs, got {len(inputs)}")
+            if self.has_numpy_steps:
+                with np.errstate(all="ignore"):
+                    return self._straight(*inputs)
+            return self._straight(*inputs)
         values: list = [None] * len(self.graph.nodes)
         for slot, array in zip(self.input_slots, inputs, strict=True):
             values[slot] = array
@@ -297,3 +311,22 @@ class LLVMExecutable(Executable):
                 array, values[p] = values[p], None
                 buffer_pool.give(array)
                 del array
+
+
+def _direct(node: Node) -> bool:
+    """A NumPy step whose function certainly returns an ndarray of the node's dtype: views
+    (reshape, permute, slice, expand) and matmul of operands of the result's dtype."""
+    if is_view(node.op):
+        return True
+    return node.op == "matmul" and all(i.dtype == node.dtype for i in node.inputs)
+
+
+_RUNNER_HELPERS = {
+    "take": buffer_pool.take,
+    "give": buffer_pool.give,
+    "addr": _address,
+    "_native": _native,
+    "run_numpy_node": run_numpy_node,
+    "run_kernel": _run_kernel,
+    "realize_error": realize_error,
+}

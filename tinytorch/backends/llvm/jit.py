@@ -94,9 +94,18 @@ class Arena:
     kernel cache dropped all their kernels), the arena is closed, which frees all its machine
     code at once. So memory stays bounded by the kernels the caches hold (plus at most one
     partly released arena per ``ARENA_MODULES`` modules), however many shapes a program sees.
-    ``open`` counts the arenas not yet closed (tests read it)."""
+    ``open`` counts the arenas not yet closed (tests read it).
+
+    Every open arena stays in ``Arena.registry`` until it is closed. Without that, an arena
+    whose last kernels die inside a reference cycle would itself become garbage in the same
+    collection, and Python finalizes such objects in no particular order: the LLVM context
+    could be disposed before the engine whose modules live in it, and disposing the engine
+    then crashes the process (reproduced by ``tests/backends/test_llvm_jit_lifetime.py``).
+    Held here, the engine and context are never garbage; the kernels' finalizers release
+    their modules, and the last release closes the engine first, then the context."""
 
     open = 0
+    registry: set[Arena] = set()
 
     def __init__(self, machine) -> None:
         self.context = llvm.create_context()
@@ -106,6 +115,7 @@ class Arena:
         self.added = 0  # modules loaded into it so far
         self.live = 0  # of those, not yet released
         Arena.open += 1
+        Arena.registry.add(self)
 
     def release_one(self) -> None:
         """One of its modules is no longer needed (call with ``_lock`` held)."""
@@ -114,6 +124,7 @@ class Arena:
             self.engine.close()  # the modules and their machine code go with it
             self.context.close()  # after the modules, which live in it
             Arena.open -= 1
+            Arena.registry.discard(self)
 
 
 class LoadedCode:

@@ -1,0 +1,126 @@
+"""A compiled plan's steps as one generated Python function: straight-line dispatch.
+
+Running a plan step by step from a list costs Python work per step that has nothing to do
+with the step: unpack its tuple, test its kind, look up its argument slots, check every
+argument's layout, loop over what it frees. For a small decode step (a GPT generating one
+token: ~100 steps, most of them microseconds of compute) that bookkeeping was twice the
+compute. So each plan is also written out as the Python code that runs exactly its steps,
+in order, with every decision that does not depend on the data taken once, here:
+
+* values live in local variables (``v12``), not a list;
+* a kernel's output buffer shape/dtype, its C function and its ``outer`` extent are bound
+  as constants; a kernel too small to split across threads is called directly;
+* an argument made by an earlier kernel is already row-major and native-endian, so only
+  arguments from elsewhere (inputs, NumPy steps, views) are checked (``_native``);
+* frees are written at the step after which a value is dead.
+
+The result is the same work the step loop does (the loop stays for profiled runs, which
+time every step). ``LLVMExecutable.source`` holds the generated text, so a learner can
+read exactly what a plan does::
+
+    def run(v0, v1):
+        s = 0
+        try:
+            s = 0
+            t0 = _native(v0)
+            v2 = take((64, 128), d1)
+            c1(0, 64, addr(v2), addr(t0))
+            del t0
+            v3 = run_numpy_node(n2, f2, [v2, v1])
+            give(v2); del v2
+            ...
+            return [v7]
+        except MemoryError as exc:
+            raise realize_error(roots[s], exc) from exc
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# The file name tracebacks show for generated code: inside the package, so that error
+# reports still point at the user's line as the innermost frame outside tinytorch.
+PLAN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "<plan>")
+
+# Plans longer than this keep the step loop: compiling the generated text costs ~10 us per
+# step, and a very long plan is dominated by its kernels anyway.
+MAX_STEPS = 4000
+
+
+def write_runner(
+    steps: Sequence[tuple],
+    frees: Sequence[Sequence[int]],
+    input_slots: Sequence[int],
+    output_slots: Sequence[int],
+    parallel_min: int,
+    helpers: dict[str, Any],
+    recyclable: Callable[[int], bool] = lambda slot: True,
+    direct: Callable[[Any], bool] = lambda node: False,
+) -> tuple[str, Callable[..., list]] | None:
+    """(source, function) running ``steps`` as straight-line code, or None when the plan is
+    too long to be worth it. ``helpers`` supplies the runtime functions the text calls
+    (``take``, ``give``, ``addr``, ``_native``, ``run_numpy_node``, ``run_kernel``,
+    ``realize_error``). ``recyclable(slot)`` says whether the buffer pool could take a
+    slot's array back at all (not for views or arrays under its size floor): the others are
+    only dropped. ``direct(node)`` says a NumPy step's function surely returns an ndarray
+    of the node's dtype, so it is called without ``run_numpy_node``'s checks (its memory
+    errors are still named)."""
+    if len(steps) > MAX_STEPS:
+        return None
+    names: dict[str, Any] = dict(helpers)
+    roots: list = []  # the node of each step that may fail to allocate (named if it does)
+    contiguous = set()  # slots holding a kernel's output: row-major, native
+    body: list[str] = []
+    for k, (step, dead) in enumerate(zip(steps, frees, strict=True)):
+        if step[0] == "kernel":
+            _, kernel, out, args, members, shape, dtype, work = step
+            names[f"c{k}"], names[f"d{k}"], names[f"K{k}"] = kernel.cfunc, dtype, kernel
+            body.append(f"s = {len(roots)}")
+            roots.append(members[-1])
+            pointers, temps = [], []
+            for a in args:  # a copy made by _native must live until the call returns
+                if a in contiguous:
+                    pointers.append(f"addr(v{a})")
+                else:
+                    temps.append(f"t{len(temps)}")
+                    body.append(f"{temps[-1]} = _native(v{a})")
+                    pointers.append(f"addr({temps[-1]})")
+            outer, ptrs = kernel.source.outer, ", ".join([f"addr(v{out})", *pointers])
+            body.append(f"v{out} = take({shape!r}, d{k})")
+            if work < parallel_min or outer < 2:
+                body.append(f"c{k}(0, {outer}, {ptrs})")
+            else:
+                body.append(f"run_kernel(K{k}, {outer}, [{ptrs}], {work})")
+            if temps:
+                body.append(f"del {', '.join(temps)}")
+            contiguous.add(out)
+        else:
+            _, node, out, args, fn = step
+            names[f"n{k}"], names[f"f{k}"] = node, fn
+            reads = ", ".join(f"v{a}" for a in args)
+            if direct(node):  # a view, or a matmul: an ndarray of the node's dtype
+                body.append(f"s = {len(roots)}")
+                roots.append(node)
+                body.append(f"v{out} = f{k}(n{k}, {reads})")
+            else:  # checks the result's type and dtype, and names the op if it fails
+                body.append(f"v{out} = run_numpy_node(n{k}, f{k}, [{reads}])")
+        # freed once each; the local is the only reference left, so the pool may take it
+        for p in dict.fromkeys(dead):
+            body.append(f"give(v{p}); del v{p}" if recyclable(p) else f"del v{p}")
+    body.append(f"return [{', '.join(f'v{s}' for s in output_slots)}]")
+    lines = [f"def run({', '.join(f'v{s}' for s in input_slots)}):"]
+    if roots:  # an output that cannot be allocated names its step's op
+        lines += ["    s = 0", "    try:"]
+        lines += [f"        {line}" for line in body]
+        lines += ["    except MemoryError as exc:",
+                  "        raise realize_error(roots[s], exc) from exc"]  # fmt: skip
+    else:
+        lines += [f"    {line}" for line in body]
+    names["roots"] = roots
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, PLAN_FILE, "exec"), names)  # noqa: S102 (text made here)
+    # popped, so that the function's globals do not hold the function: no reference cycle,
+    # and the plan's kernels are freed the moment the plan is, not at some later GC pass
+    return source, names.pop("run")
