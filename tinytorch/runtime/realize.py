@@ -66,6 +66,9 @@ def compile_plan(capture: Capture, backend_name: str, dump: Path | None = None) 
     manager = PassManager(config.get_pipeline(), dump_dir=dump)
     graph = manager.run(capture.graph())
     executable = get_backend(backend_name).compile(graph)
+    source = getattr(executable, "source", None)  # llvm: the plan as straight-line Python
+    if dump is not None and source:
+        (dump / "plan.py").write_text(source)
     return Plan(graph, executable, manager.records, time.perf_counter() - start)
 
 

@@ -325,6 +325,8 @@ _RUNNER_HELPERS = {
     "take": buffer_pool.take,
     "give": buffer_pool.give,
     "addr": _address,
+    "addressof": ctypes.addressof,  # with cfb: _address inlined, for writable arrays
+    "cfb": ctypes.c_char.from_buffer,
     "_native": _native,
     "run_numpy_node": run_numpy_node,
     "run_kernel": _run_kernel,

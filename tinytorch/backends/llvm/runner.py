@@ -16,22 +16,33 @@ in order, with every decision that does not depend on the data taken once, here:
 
 The result is the same work the step loop does (the loop stays for profiled runs, which
 time every step). ``LLVMExecutable.source`` holds the generated text, so a learner can
-read exactly what a plan does::
+read exactly what a plan does (``TINYTORCH_DUMP=dir`` writes it as ``plan.py``). For
+``((x * 2 + 1) @ w).relu().sum(axis=1)``::
 
-    def run(v0, v1):
+    def run(v0, v5):
         s = 0
         try:
+            # kernel k_9db65fad2c35bb7c: mul add
             s = 0
             t0 = _native(v0)
-            v2 = take((64, 128), d1)
-            c1(0, 64, addr(v2), addr(t0))
+            v4 = take((4, 3), d0)
+            c0(0, 4, addressof(cfb(v4)), addr(t0))
             del t0
-            v3 = run_numpy_node(n2, f2, [v2, v1])
-            give(v2); del v2
+            del v0
+            # matmul -> (4, 5) (NumPy)
+            s = 1
+            v6 = f1(n1, v4, v5)
+            del v4
+            del v5
+            # kernel k_7faf4fa45e766049: relu sum
             ...
-            return [v7]
+            return [v8]
         except MemoryError as exc:
             raise realize_error(roots[s], exc) from exc
+
+(``s`` is the step running, so a failed allocation names its op; ``t0`` keeps a contiguous
+copy alive while the kernel reads it; ``del`` drops a dead value, and ``give`` hands a big
+one back to the buffer pool.)
 """
 
 from __future__ import annotations
@@ -60,34 +71,41 @@ def write_runner(
     direct: Callable[[Any], bool] = lambda node: False,
 ) -> tuple[str, Callable[..., list]] | None:
     """(source, function) running ``steps`` as straight-line code, or None when the plan is
-    too long to be worth it. ``helpers`` supplies the runtime functions the text calls
-    (``take``, ``give``, ``addr``, ``_native``, ``run_numpy_node``, ``run_kernel``,
+    too long to be worth it.
+
+    ``helpers`` supplies the runtime functions the text calls (``take``, ``give``, ``addr``,
+    ``addressof``, ``cfb``, ``_native``, ``run_numpy_node``, ``run_kernel``,
     ``realize_error``). ``recyclable(slot)`` says whether the buffer pool could take a
-    slot's array back at all (not for views or arrays under its size floor): the others are
-    only dropped. ``direct(node)`` says a NumPy step's function surely returns an ndarray
-    of the node's dtype, so it is called without ``run_numpy_node``'s checks (its memory
-    errors are still named)."""
+    slot's array back at all (not views, nor arrays under its size floor): the others are
+    only dropped. ``direct(node)`` says a NumPy step's function surely returns an ndarray of
+    the node's dtype, so it is called without ``run_numpy_node``'s checks (its memory errors
+    are still named)."""
     if len(steps) > MAX_STEPS:
         return None
     names: dict[str, Any] = dict(helpers)
     roots: list = []  # the node of each step that may fail to allocate (named if it does)
-    contiguous = set()  # slots holding a kernel's output: row-major, native
+    contiguous = set()  # slots holding a kernel's non-empty output: row-major, native
     body: list[str] = []
     for k, (step, dead) in enumerate(zip(steps, frees, strict=True)):
         if step[0] == "kernel":
             _, kernel, out, args, members, shape, dtype, work = step
+            ops = " ".join(m.op for m in members if m.op != "input")
+            body.append(f"# kernel {kernel.name}: {ops[:70]}{'...' if len(ops) > 70 else ''}")
             names[f"c{k}"], names[f"d{k}"], names[f"K{k}"] = kernel.cfunc, dtype, kernel
             body.append(f"s = {len(roots)}")
             roots.append(members[-1])
             pointers, temps = [], []
             for a in args:  # a copy made by _native must live until the call returns
-                if a in contiguous:
-                    pointers.append(f"addr(v{a})")
+                if a in contiguous:  # a kernel's output: writable, so from_buffer works
+                    pointers.append(f"addressof(cfb(v{a}))")
                 else:
                     temps.append(f"t{len(temps)}")
                     body.append(f"{temps[-1]} = _native(v{a})")
                     pointers.append(f"addr({temps[-1]})")
-            outer, ptrs = kernel.source.outer, ", ".join([f"addr(v{out})", *pointers])
+            outer = kernel.source.outer
+            fast = all(shape)  # from_buffer refuses an empty array
+            own = f"addressof(cfb(v{out}))" if fast else f"addr(v{out})"
+            ptrs = ", ".join([own, *pointers])
             body.append(f"v{out} = take({shape!r}, d{k})")
             if work < parallel_min or outer < 2:
                 body.append(f"c{k}(0, {outer}, {ptrs})")
@@ -95,10 +113,12 @@ def write_runner(
                 body.append(f"run_kernel(K{k}, {outer}, [{ptrs}], {work})")
             if temps:
                 body.append(f"del {', '.join(temps)}")
-            contiguous.add(out)
+            if fast:
+                contiguous.add(out)
         else:
             _, node, out, args, fn = step
             names[f"n{k}"], names[f"f{k}"] = node, fn
+            body.append(f"# {node.op} -> {node.shape} (NumPy)")
             reads = ", ".join(f"v{a}" for a in args)
             if direct(node):  # a view, or a matmul: an ndarray of the node's dtype
                 body.append(f"s = {len(roots)}")
