@@ -250,6 +250,20 @@ def test_plot_pareto_frontier_writes_a_file_and_names_the_frontier(tmp_path):
     assert suite.pareto_frontier("memory", "accuracy") == ["baseline", "pruned"]
 
 
+def test_all_around_events_generate_pareto_frontier_is_the_plot(tmp_path):
+    """Module 19's capstone table: the All-Around event runs
+    ``suite.generate_pareto_frontier()``, the API section's ``plot_pareto_frontier``."""
+    suite = fixed_suite(tmp_path)
+    frontier = suite.generate_pareto_frontier()
+    assert frontier == suite.plot_pareto_frontier()
+    assert frontier["frontier"] == ["baseline", "pruned"]
+    assert suite.generate_pareto_frontier("memory", "accuracy")["frontier"] == [
+        "baseline",
+        "pruned",
+    ]
+    assert suite.generate_pareto_frontier("latency", "memory")["frontier"] == ["pruned"]
+
+
 def test_plot_results_and_report(tmp_path, capsys):
     suite = fixed_suite(tmp_path)
     files = suite.plot_results()

@@ -16,6 +16,7 @@ from tinytorch.olympics import (
     METRIC_KEYS,
     SCHEMA_VERSION,
     BenchmarkReport,
+    SimpleMLP,
     SubmissionError,
     generate_submission,
     load_submission,
@@ -76,6 +77,34 @@ def test_latency_std_is_the_population_std_of_milliseconds(monkeypatch):
     metrics = BenchmarkReport().benchmark_model(identity_classifier(), X, Y, num_runs=4)
     assert metrics["latency_ms_mean"] == pytest.approx(2.0)
     assert metrics["latency_ms_std"] == pytest.approx(1.0)  # np.std, not the sample std
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_simple_mlp_is_the_capstones_baseline_for_tinydigits(backend):
+    from tinytorch.data.datasets import load_tinydigits
+    from tinytorch.perf.compression import structured_prune
+    from tinytorch.perf.quantization import QuantizedLinear, quantize_model
+
+    _, _, X_test, y_test = load_tinydigits()  # (200, 8, 8) images, shipped
+    np.random.seed(0)
+    with tinytorch.backend(backend):
+        model = SimpleMLP()
+        assert [type(layer).__name__ for layer in model.layers] == [
+            "Flatten", "Linear", "ReLU", "Linear"
+        ]  # fmt: skip
+        assert model(Tensor(X_test[:5])).shape == (5, 10)
+        structured_prune(model, prune_ratio=0.5)  # the book's loop over model.layers
+        assert np.sum(np.all(model.fc1.weight.data == 0, axis=0)) == 16  # of 32 channels
+        quantize_model(model)
+        assert isinstance(model.fc1, QuantizedLinear) and isinstance(model.fc2, QuantizedLinear)
+        metrics = BenchmarkReport("simple_mlp").benchmark_model(model, X_test, y_test, num_runs=3)
+    assert metrics["parameter_count"] == 64 * 32 + 32 + 32 * 10 + 10  # 2,410
+    assert metrics["model_size_mb"] == pytest.approx(2410 / 1e6)  # one int8 byte each
+    assert repr(SimpleMLP(784, 128, 10)) == (
+        "SimpleMLP(input_size=784, hidden_size=128, output_size=10)"
+    )
+    with pytest.raises(ValueError, match="hidden_size"):
+        SimpleMLP(hidden_size=0)
 
 
 def test_report_bad_input():
@@ -164,6 +193,21 @@ def test_every_problem_is_reported_not_just_the_first():
     assert "optimized.metrics.model_size_mb: must be finite, got nan" in text
     assert "missing required keys: techniques_applied" in text
     assert "schema_version: 2 is not supported (this tinytorch reads 1)" in text
+
+
+def test_book_style_assertion_handling_catches_an_invalid_submission():
+    """The book validates with Python assertions ("Accuracy must be in [0, 1]"): code that
+    catches AssertionError, or ValueError, sees the problems."""
+    s = submission()
+    s["baseline"]["metrics"]["accuracy"] = 92
+    try:
+        validate_submission_schema(s)
+    except AssertionError as err:
+        assert "baseline.metrics.accuracy: 92 is not in [0, 1]" in str(err)
+    else:
+        pytest.fail("an accuracy of 92 was accepted")
+    with pytest.raises(ValueError, match="not in \\[0, 1\\]"):
+        validate_submission_schema(s)
 
 
 @pytest.mark.parametrize(

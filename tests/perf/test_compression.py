@@ -174,6 +174,26 @@ def test_distillation_from_itself_has_no_soft_loss():
     assert float(kd.distillation_loss(Tensor(logits), logits, [2])) == pytest.approx(0, abs=1e-6)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_distillation_loss_reads_like_the_books_float(backend):
+    """The book's ``distillation_loss(...) -> float``: ours is a 0-d Tensor (it trains the
+    student), printed, compared and converted the way a float is."""
+    with tinytorch.backend(backend):
+        kd = KnowledgeDistillation(None, None, alpha=1.0)
+        logits = np.array([[1.0, 2.0, 3.0]], np.float32)
+        teacher = np.array([[3.0, 2.0, 1.0]], np.float32)
+        loss = kd.distillation_loss(Tensor(logits), teacher, [2])
+        T = kd.temperature
+        expected = float(
+            np.sum(_softmax(teacher / T) * np.log(_softmax(teacher / T) / _softmax(logits / T)))
+        )
+        assert f"Distillation loss: {loss:.4f}" == f"Distillation loss: {expected:.4f}"
+        assert bool(loss > 0) and float(loss) == pytest.approx(expected, rel=1e-5)
+        assert f"{loss}" == str(loss)  # no format spec: the tensor's usual text
+        with pytest.raises(TypeError, match="unsupported format string"):
+            f"{Tensor(logits):.2f}"  # only a 0-d tensor has one value to format
+
+
 def test_compute_loss_trains_the_student_only():
     np.random.seed(0)
     teacher, student = Linear(4, 3), Linear(4, 3)

@@ -174,6 +174,23 @@ def test_the_books_manual_loop_gives_the_full_forwards_logits(backend):
     np.testing.assert_allclose(np.concatenate(parts, axis=1), want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_books_generate_with_max_length_counts_the_prompt(backend):
+    """Module 17: ``cache = enable_kv_cache(model); model.generate(prompt, max_length=...)``
+    (Hugging Face's meaning: the total length, prompt included)."""
+    with tinytorch.backend(backend):
+        model = small_gpt(3)
+        prompt = Tensor(np.array([[4, 2, 7]]))
+        want = model.generate(prompt, max_new_tokens=17, temperature=0).data
+        cache = enable_kv_cache(model)
+        output = model.generate(prompt, max_length=20, temperature=0)
+        assert output.shape == (1, 20) and cache.seq_pos == 19
+        np.testing.assert_array_equal(output.data, want)
+        assert model.generate(prompt, max_length=3).shape == (1, 3)  # nothing to add
+        with pytest.raises(ValueError, match="max_length=2 counts the prompt too"):
+            model.generate(prompt, max_length=2)
+
+
 def test_generating_past_the_position_table_is_a_clear_error():
     model = small_gpt(max_seq_len=10)
     enable_kv_cache(model)

@@ -59,6 +59,12 @@ def test_count_parameters_follows_in_times_out_plus_bias():
     assert profiler().count_parameters(model) == (784 * 128 + 128) + (128 * 10 + 10)
 
 
+def test_count_params_is_the_api_tables_name_for_count_parameters():
+    model = Sequential(Linear(100, 50), ReLU(), Linear(50, 10))
+    p = profiler()
+    assert p.count_params(model) == p.count_parameters(model) == 100 * 50 + 50 + 50 * 10 + 10
+
+
 def test_book_q1_feed_forward_parameters():
     ffn = Sequential(Linear(768, 3072), Linear(3072, 768))
     per_layer = profiler().count_parameters(ffn)

@@ -289,6 +289,14 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as PyTorch does (the book's
+        losses, e.g. ``distillation_loss``, are printed this way). Without a format spec,
+        or for any other shape, it is ``str(tensor)``; a spec on a non-scalar is an error."""
+        if spec and self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")

@@ -252,8 +252,14 @@ class GPT(Layer):
         max_new_tokens: int = 50,
         temperature: float = 1.0,
         top_k: int | None = None,
+        max_length: int | None = None,
     ) -> Tensor:
         """Extend ``prompt_tokens`` by ``max_new_tokens`` tokens, one at a time.
+
+        ``max_length`` is the other form the book uses (Module 17:
+        ``model.generate(prompt, max_length=100)``): the total length, prompt included, as
+        in Hugging Face's ``generate``. When given it decides, ``max_new_tokens = max_length
+        - prompt_len``; a prompt longer than ``max_length`` is an error.
 
         Returns an int64 Tensor holding the prompt **followed by** the new tokens:
         ``(batch, prompt_len + max_new_tokens)`` for a ``(batch, prompt_len)`` prompt, or
@@ -296,6 +302,14 @@ class GPT(Layer):
             )
         squeeze = prompt.ndim == 1
         seq = np.atleast_2d(prompt).astype(np.int64)
+        if max_length is not None:
+            max_length = positive_int(max_length, "max_length")
+            if max_length < seq.shape[1]:
+                raise ValueError(
+                    f"generate: max_length={max_length} counts the prompt too, which already "
+                    f"has {seq.shape[1]} tokens (use max_new_tokens to add tokens to it)"
+                )
+            max_new_tokens = max_length - seq.shape[1]
         modes = [(layer, layer.training) for layer in (self, *_sublayers(self))]
         window = min(self.max_seq_len, seq.shape[1] + max_new_tokens - 1)
         self.eval()

@@ -3,8 +3,9 @@ submit the numbers, and rank submissions in four events.
 
     from tinytorch.olympics import BenchmarkReport, generate_submission
 
-``BenchmarkReport`` measures the six metrics, ``generate_submission`` / ``save_submission``
-/ ``validate_submission_schema`` make a versioned, checked JSON file, and
+``SimpleMLP`` is a baseline model, ``BenchmarkReport`` measures the six metrics,
+``generate_submission`` / ``save_submission`` / ``validate_submission_schema`` make a
+versioned, checked JSON file, and
 ``rank_submissions`` scores a set of them in the Latency Sprint, Memory Challenge,
 Accuracy Contest and All-Around (rules in :mod:`tinytorch.olympics.events`). From a shell:
 ``tito olympics benchmark | validate | rank | events``.
@@ -19,6 +20,7 @@ from tinytorch.olympics.events import (
     rank_submissions,
     score_submission,
 )
+from tinytorch.olympics.models import SimpleMLP
 from tinytorch.olympics.report import METRIC_KEYS, BenchmarkReport
 from tinytorch.olympics.submission import (
     SCHEMA_VERSION,
@@ -37,6 +39,7 @@ __all__ = [
     "METRIC_KEYS",
     "SCHEMA_VERSION",
     "BenchmarkReport",
+    "SimpleMLP",
     "Standing",
     "SubmissionError",
     "format_standings",

@@ -45,8 +45,13 @@ SYSTEM_KEYS = ("platform", "python_version", "numpy_version")
 RELATIVE_TOLERANCE = 1e-3  # derived numbers must agree with the reports this closely
 
 
-class SubmissionError(ValueError):
-    """An invalid submission; ``problems`` lists every one found."""
+class SubmissionError(ValueError, AssertionError):
+    """An invalid submission; ``problems`` lists every one found.
+
+    A ``ValueError`` (bad data), and also an ``AssertionError``: the book's
+    ``validate_submission_schema`` checks with Python assertions (``assert 0 <=
+    metrics['accuracy'] <= 1, "Accuracy must be in [0, 1]"``), so code written for it
+    catches ``AssertionError``; both ``except`` clauses work here."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)

@@ -42,7 +42,9 @@ class KnowledgeDistillation:
     """``KnowledgeDistillation(teacher, student, temperature=3.0, alpha=0.7)``.
 
     ``distillation_loss(student_logits, teacher_logits, true_labels)`` is the training
-    signal (a scalar Tensor; ``float(loss)`` gives the number the book returns);
+    signal. The book's signature says ``-> float`` (its NumPy version cannot be trained
+    through); ours is a 0-d Tensor so that ``loss.backward()`` trains the student, and it
+    reads like the book's float: ``float(loss)``, ``f"{loss:.4f}"``, ``loss < 1.0``;
     ``compute_loss(inputs, true_labels)`` runs both models first (the teacher without
     gradient tracking).
     """

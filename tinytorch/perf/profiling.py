@@ -118,6 +118,10 @@ class Profiler:
         self.measurements["count_parameters"] = count
         return count
 
+    def count_params(self, model: Any) -> int:
+        """:meth:`count_parameters` under the name the book's API table gives its row."""
+        return self.count_parameters(model)
+
     def count_flops(
         self, model: Any, input_shape: Sequence[int], include_elementwise: bool = False
     ) -> int:
