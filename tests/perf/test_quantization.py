@@ -22,6 +22,7 @@ from tinytorch.perf.quantization import (
     dequantize_int8,
     quantize_int8,
     quantize_model,
+    quantize_per_channel,
 )
 
 BACKENDS = tinytorch.available_backends()
@@ -206,6 +207,18 @@ def test_per_channel_scales_help_columns_of_different_ranges(backend):
     assert np.asarray(QuantizedLinear(layer, per_channel=True).weight_scale).shape == (4,)
 
 
+def test_per_channel_ranges_include_zero_so_one_signed_columns_survive(backend):
+    """A column of positive weights only ([1, 5]): its own [min, max] range needs zero point
+    -192, clipped to -128, which would cut 5.0 down to 4.0. The range is widened to [0, 5],
+    so every weight comes back within half a step; a constant column stays exact."""
+    w = np.float32([[1.0, -2.0, 0.5], [5.0, 3.0, 0.5], [3.0, -1.0, 0.5]])
+    q, scale, zero = quantize_per_channel(Tensor(w))
+    np.testing.assert_array_equal(zero, [-128, -26, 0])
+    back = (q.data.astype(np.float32) - zero.astype(np.float32)) * scale
+    assert np.all(np.abs(back - w) <= scale / 2 + 1e-7)
+    assert np.all(q.data[:, 2] == 127) and scale[2] == np.float32(0.5 / 127)  # constant
+
+
 def test_uncalibrated_layer_runs_the_books_float_path(backend):
     """Not calibrated: x @ dequantize(W) + dequantize(b), exactly the book's forward."""
     layer, _, x = calibrated_layer()
@@ -251,7 +264,7 @@ def test_calibration_data_of_the_wrong_shape_is_refused():
 
 
 def test_a_model_without_linear_layers_is_refused():
-    with pytest.raises(ValueError, match="no Linear layer"):
+    with pytest.raises(ValueError, match="no Linear or Conv2d layer"):
         quantize_model(Sequential(ReLU()))
     with pytest.raises(TypeError, match="QuantizedLinear"):
         quantize_model(Linear(2, 2))
@@ -295,9 +308,10 @@ def test_quantize_model_calibrates_each_layer_on_its_own_inputs(backend, make_mo
     np.testing.assert_allclose(y.data, want, atol=0.1 * np.abs(want).max())
 
 
-def test_a_cnn_keeps_its_float_convolutions_and_quantizes_its_linear(backend):
-    """Only Linear layers are quantized; sizes count the convolution's float32 weights at 4
-    bytes each and the Linear's int8 weights at 1."""
+def test_a_cnn_keeps_its_float_convolutions_when_told_to(backend):
+    """``quantize_convs=False`` (the book's quantize_model, which knows only Linear): sizes
+    count the convolution's float32 weights at 4 bytes each and the Linear's int8 at 1.
+    The int8 convolutions themselves are tested in test_quantized_conv.py."""
 
     def cnn():
         np.random.seed(5)
@@ -305,7 +319,8 @@ def test_a_cnn_keeps_its_float_convolutions_and_quantizes_its_linear(backend):
 
     original, quantized = cnn(), cnn()
     x = Tensor(np.random.default_rng(5).standard_normal((2, 1, 8, 8)).astype(np.float32))
-    quantize_model(quantized, [x])
+    quantize_model(quantized, [x], quantize_convs=False)
+    assert isinstance(quantized.layers[0], tinytorch.Conv2d)
     conv = 4 * 1 * 3 * 3 + 4
     sizes = compare_model_sizes(original, quantized)
     assert sizes["original_bytes"] == 4 * (conv + 144 * 10 + 10)

@@ -26,6 +26,9 @@ the float weight is left: the dequantize node becomes dead and DCE removes it.
 Weights kept transposed (``Wq = permute(Wt)`` of an ``(N, K)`` int8 tensor, which is how
 :class:`~tinytorch.perf.quantization.QuantizedLinear` stores them) are read in place
 (``layout="nk"``): every output is then a dot product of two contiguous int8 rows.
+:class:`~tinytorch.perf.quantized_conv.QuantizedConv2d` writes its convolution in the same
+form, im2col rows of its int8 input (one per output pixel) times its ``(out, C*kh*kw)``
+int8 kernels, one scale per output channel, so convolutions need no rule of their own.
 
 What is matched: a 2-D ``matmul`` whose left operand is ``dequantize`` with one scale and
 zero point (0-d tensors, expanded to the data's shape), and whose right operand is

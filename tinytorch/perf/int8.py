@@ -17,6 +17,7 @@ and whole-model quantization, are in :mod:`tinytorch.perf.quantization`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,20 @@ def affine_params(min_val: float, max_val: float) -> tuple[float, int]:
     scale = (max_val - min_val) / (INT8_RANGE - 1)
     zero_point = int(np.round(INT8_MIN_VALUE - min_val / scale))
     return scale, int(np.clip(zero_point, INT8_MIN_VALUE, INT8_MAX_VALUE))
+
+
+class NotCalibratedError(RuntimeError):
+    """A layer that needs calibrated input parameters was used before ``calibrate``."""
+
+
+def calibrated_params(samples: Sequence[np.ndarray]) -> tuple[float, int]:
+    """A quantized layer's input ``(scale, zero_point)`` from the min and max over all of
+    ``samples`` (the book's calibration); a constant range gives ``(1.0, 0)``."""
+    lo = min(float(np.min(a)) for a in samples)
+    hi = max(float(np.max(a)) for a in samples)
+    if abs(hi - lo) < EPSILON:
+        return 1.0, 0
+    return affine_params(lo, hi)
 
 
 # ------------------------------------------------------------ the IR ops, as tensors
@@ -133,15 +148,21 @@ def dequantize_int8(q_tensor: Tensor, scale: float, zero_point: int) -> Tensor:
 
 def quantize_per_channel(weight: Tensor) -> tuple[Tensor, np.ndarray, np.ndarray]:
     """Each column (output channel) of an ``(in, out)`` weight with its own scale and zero
-    point (the book's formulas per column). A constant column ``c`` gets ``zero_point 0``
-    and ``scale |c| / 127`` (or 1.0 for zeros), so it is reproduced exactly."""
+    point: the book's formulas per column, over the column's range widened to include 0
+    (as PyTorch's observers do). Without that, a column of one sign (common when a column
+    has few values, such as a 1x1 convolution's kernel over a few channels) would need a
+    zero point outside -128..127, and clipping it would cut off the column's far end. A
+    constant column ``c`` gets ``zero_point 0`` and ``scale |c| / 127`` (or 1.0 for zeros),
+    so it is reproduced exactly."""
     data = checked_float_data(weight, "quantize_per_channel")
     lo, hi = data.min(axis=0).astype(np.float64), data.max(axis=0).astype(np.float64)
     flat = np.abs(hi - lo) < EPSILON
+    lo, hi = np.minimum(lo, 0.0), np.maximum(hi, 0.0)
     span = np.where(flat, 1.0, hi - lo)
     scale = span / (INT8_RANGE - 1)
     zero = np.clip(np.round(INT8_MIN_VALUE - lo / scale), INT8_MIN_VALUE, INT8_MAX_VALUE)
-    const_scale = np.where(np.abs(hi) > 0, np.abs(hi) / INT8_MAX_VALUE, 1.0)
+    size = np.maximum(np.abs(lo), np.abs(hi))  # |c| for a constant column c
+    const_scale = np.where(size > 0, size / INT8_MAX_VALUE, 1.0)
     scale = np.where(flat, const_scale, scale).astype(np.float32)
     zero = np.where(flat, 0, zero).astype(np.int32)
     return Tensor(quantize(Tensor(data), scale, zero).data), scale, zero

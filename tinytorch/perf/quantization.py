@@ -12,7 +12,10 @@ into int8 x int8 -> int32 arithmetic, a zero-point correction and a fused float 
 
 Beyond the book: ``per_channel=True`` gives each output column its own scale and zero point
 (what PyTorch users expect for weights); ``require_calibration=True`` makes an uncalibrated
-layer refuse to run instead of falling back to the book's float path.
+layer refuse to run instead of falling back to the book's float path. Convolutions are
+quantized too (:class:`~tinytorch.perf.quantized_conv.QuantizedConv2d`, re-exported here):
+the book's API leaves ``Conv2d`` kernels in float32, so a quantized CNN would keep most of
+its bytes; :func:`quantize_model` replaces them unless told not to.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.nn.layers import Linear
 from tinytorch.nn.module import Layer
+from tinytorch.nn.spatial import Conv2d
 from tinytorch.perf.int8 import (  # noqa: F401  (the book imports its functions from here)
     EPSILON,
     INT8_MAX_VALUE,
     INT8_MIN_VALUE,
     INT8_RANGE,
+    NotCalibratedError,
     affine_params,
+    calibrated_params,
     checked_float_data,
     dequantize,
     dequantize_int8,
@@ -42,10 +48,7 @@ from tinytorch.perf.int8 import (  # noqa: F401  (the book imports its functions
     quantize_int8,
     quantize_per_channel,
 )
-
-
-class NotCalibratedError(RuntimeError):
-    """A layer that needs calibrated input parameters was used before ``calibrate``."""
+from tinytorch.perf.quantized_conv import QuantizedConv2d
 
 
 # ----------------------------------------------------------------- QuantizedLinear
@@ -113,12 +116,7 @@ class QuantizedLinear(Layer):
                     f"dimension must be in_features={self.in_features}"
                 )
             arrays.append(data.ravel())
-        all_values = np.concatenate(arrays)
-        min_val, max_val = float(np.min(all_values)), float(np.max(all_values))
-        if abs(max_val - min_val) < EPSILON:
-            self.input_scale, self.input_zero_point = 1.0, 0
-        else:
-            self.input_scale, self.input_zero_point = affine_params(min_val, max_val)
+        self.input_scale, self.input_zero_point = calibrated_params(arrays)
 
     def _input_tensors(self) -> tuple[Tensor, Tensor]:
         """The input's scale and zero point as tensors, remade only when they change."""
@@ -189,7 +187,7 @@ class QuantizedLinear(Layer):
 
 
 # ------------------------------------------------------------------ whole models
-def _slots(model: Any, kind: type) -> list[tuple[Any, Any, Any]]:
+def _slots(model: Any, kind: type | tuple[type, ...]) -> list[tuple[Any, Any, Any]]:
     """``(container, key, layer)`` for every ``kind`` layer reachable from ``model``'s
     attributes, lists and dicts (each once, outermost first), so it can be replaced in place."""
     slots, seen, todo = [], {id(model)}, [model]
@@ -212,8 +210,8 @@ def _slots(model: Any, kind: type) -> list[tuple[Any, Any, Any]]:
     return slots
 
 
-def _linear_slots(model: Any) -> list[tuple[Any, Any, Linear]]:
-    return _slots(model, Linear) if hasattr(model, "__dict__") else []
+def _layer_slots(model: Any, kinds: tuple[type, ...]) -> list[tuple[Any, Any, Any]]:
+    return _slots(model, kinds) if hasattr(model, "__dict__") else []
 
 
 def _set(container: Any, key: Any, value: Any) -> None:
@@ -223,8 +221,8 @@ def _set(container: Any, key: Any, value: Any) -> None:
         setattr(container, key, value)
 
 
-def _record_inputs(model: Any, layers: list[Linear], batches: Sequence[Any]) -> list[list]:
-    """Run the float model on every calibration batch; collect each Linear's inputs."""
+def _record_inputs(model: Any, layers: list[Layer], batches: Sequence[Any]) -> list[list]:
+    """Run the float model on every calibration batch; collect each layer's inputs."""
     seen: list[list] = [[] for _ in layers]
 
     def recorder(k: int, forward: Callable) -> Callable:
@@ -256,43 +254,64 @@ def _record_inputs(model: Any, layers: list[Linear], batches: Sequence[Any]) -> 
 
 
 def quantize_model(
-    model: Any, calibration_data: Sequence[Any] | None = None, per_channel: bool = False
+    model: Any,
+    calibration_data: Sequence[Any] | None = None,
+    per_channel: bool = False,
+    quantize_convs: bool = True,
 ) -> Any:
-    """Replace every ``Linear`` in ``model`` by a :class:`QuantizedLinear`, in place.
+    """Replace every ``Linear`` in ``model`` by a :class:`QuantizedLinear` and every
+    ``Conv2d`` by a :class:`QuantizedConv2d`, in place.
 
     With ``calibration_data`` (a list of input batches), the float model runs on them first
     and each layer is calibrated on the inputs it actually receives, so every layer computes
     on integers. Returns the model (the book leaves the return value unsaid).
+
+    ``per_channel`` chooses the ``Linear`` weights' scheme (the book's per-tensor scale by
+    default). Convolution kernels are always quantized per output channel: their ranges
+    differ much more between channels than a ``Linear``'s columns do, and a shared scale
+    would round the narrow ones to a few levels. ``quantize_convs=False`` keeps ``Conv2d``
+    layers in float32, as the book's ``quantize_model`` does (it knows only ``Linear``).
     """
-    if isinstance(model, Linear):
+    kinds: tuple[type, ...] = (Linear, Conv2d) if quantize_convs else (Linear,)
+    if isinstance(model, kinds):
+        single = "QuantizedLinear" if isinstance(model, Linear) else "QuantizedConv2d"
         raise TypeError(
-            "quantize_model replaces layers inside a model; wrap a single Linear as "
-            "QuantizedLinear(layer) instead"
+            f"quantize_model replaces layers inside a model; wrap a single "
+            f"{type(model).__name__} as {single}(layer) instead"
         )
-    slots = _linear_slots(model)
+    slots = _layer_slots(model, kinds)
     if not slots:
-        raise ValueError(f"quantize_model: {type(model).__name__} has no Linear layer to quantize")
+        what = " or ".join(kind.__name__ for kind in kinds)
+        raise ValueError(f"quantize_model: {type(model).__name__} has no {what} layer to quantize")
     inputs = None
     if calibration_data is not None:
         if isinstance(calibration_data, Tensor) or not len(calibration_data):
             raise ValueError("quantize_model: calibration_data must be a non-empty list of batches")
         inputs = _record_inputs(model, [layer for _, _, layer in slots], calibration_data)
     for k, (container, key, layer) in enumerate(slots):
-        quantized = QuantizedLinear(layer, per_channel=per_channel)
+        if isinstance(layer, Conv2d):
+            quantized: Layer = QuantizedConv2d(layer, per_channel=True)
+        else:
+            quantized = QuantizedLinear(layer, per_channel=per_channel)
         if inputs is not None:
             quantized.calibrate([Tensor(a) for a in inputs[k]])
         _set(container, key, quantized)
     return model
 
 
+#: The layer types :func:`quantize_model` puts in a model, whose weights are int8.
+QUANTIZED_LAYERS: tuple[type, ...] = (QuantizedLinear, QuantizedConv2d)
+
+
 def model_bytes(model: Any) -> int:
     """Bytes of a model's weights as they are held: its float parameters at their itemsize
-    (4 for float32) and its quantized layers' int8 values at one byte each."""
-    if isinstance(model, QuantizedLinear):
+    (4 for float32) and its quantized layers' (``QuantizedLinear``, ``QuantizedConv2d``) int8
+    values at one byte each. Scales and zero points are not counted."""
+    if isinstance(model, QUANTIZED_LAYERS):
         return int(model.memory_usage()["quantized_bytes"])
     params = model.parameters() if callable(getattr(model, "parameters", None)) else []
     total = sum(p.data.nbytes for p in params)
-    quantized = _slots(model, QuantizedLinear) if hasattr(model, "__dict__") else []
+    quantized = _layer_slots(model, QUANTIZED_LAYERS)
     return total + sum(int(q.memory_usage()["quantized_bytes"]) for _, _, q in quantized)
 
 
