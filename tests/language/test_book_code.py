@@ -1,0 +1,76 @@
+"""The book's own code for modules 10-13, run as written: every call below is a line of the
+book (chapter and listing named), and its result is what the book says it is."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinytorch.core.embeddings import Embedding
+from tinytorch.core.tokenization import (
+    BPETokenizer,
+    CharTokenizer,
+    Tokenizer,
+    analyze_tokenization,
+)
+
+
+# ------------------------------------------------------------------ module 10
+@pytest.mark.backend_independent
+def test_the_embedding_fix_of_chapter_14_sizes_the_table_from_the_tokenizer():
+    """Ch. 14.6.1, "Index Out of Range": ``tokenizer = Tokenizer(vocab_size=50000)`` then
+    ``Embedding(vocab_size=tokenizer.vocab_size, embed_dim=512)``."""
+    tokenizer = Tokenizer(vocab_size=50000)
+    embed = Embedding(vocab_size=tokenizer.vocab_size, embed_dim=512)
+    assert tokenizer.vocab_size == 50000
+    assert embed.weight.shape == (50000, 512)
+
+
+@pytest.mark.backend_independent
+def test_a_base_tokenizer_without_a_size_has_none_and_bad_sizes_are_refused():
+    assert Tokenizer().vocab_size is None
+    with pytest.raises(ValueError, match="Tokenizer: vocab_size must be at least 1, got 0"):
+        Tokenizer(vocab_size=0)
+    with pytest.raises(TypeError, match="Tokenizer: vocab_size must be an int, got float"):
+        Tokenizer(vocab_size=5.0)
+    with pytest.raises(NotImplementedError):
+        Tokenizer(vocab_size=10).encode("abc")  # still abstract
+
+
+@pytest.mark.backend_independent
+def test_a_user_tokenizer_built_on_the_base_class_can_be_analyzed():
+    """A subclass that calls ``super().__init__()`` and knows no size reports 0."""
+
+    class Words(Tokenizer):
+        def __init__(self) -> None:
+            super().__init__()
+
+        def encode(self, text: str) -> list[int]:
+            return [len(word) for word in text.split()]
+
+    stats = analyze_tokenization(["a bb ccc"], Words())
+    assert stats["vocab_size"] == 0
+    assert stats["total_tokens"] == 3 and stats["compression_ratio"] == 8 / 3
+
+
+@pytest.mark.backend_independent
+def test_the_code_comparison_of_chapter_13_round_trips():
+    """Ch. 13.6.2, "Your TinyTorch": train on two sentences, encode "hello machine",
+    decode it back."""
+    corpus = ["hello world", "machine learning"]
+    tokenizer = BPETokenizer(vocab_size=1000)
+    tokenizer.train(corpus)
+    text = "hello machine"
+    token_ids = tokenizer.encode(text)
+    decoded = tokenizer.decode(token_ids)
+    assert decoded == "hello machine"
+    assert 0 not in token_ids and len(token_ids) == 2  # every word is one learned token
+
+
+@pytest.mark.backend_independent
+def test_the_text_to_numbers_example_of_chapter_13():
+    """Ch. 13.5.1: the vocabulary {'h': 1, 'e': 2, 'l': 3, 'o': 4} encodes "hello" as
+    [1, 2, 3, 3, 4] (a vocabulary given in that order; <UNK> is 0)."""
+    tok = CharTokenizer(vocab=["h", "e", "l", "o"])
+    assert tok.char_to_id == {"<UNK>": 0, "h": 1, "e": 2, "l": 3, "o": 4}
+    assert tok.encode("hello") == [1, 2, 3, 3, 4]
+    assert tok.decode([1, 2, 3, 3, 4]) == "hello"
