@@ -3,6 +3,7 @@ book (chapter and listing named), and its result is what the book says it is."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tinytorch.core.embeddings import Embedding
@@ -74,3 +75,24 @@ def test_the_text_to_numbers_example_of_chapter_13():
     assert tok.char_to_id == {"<UNK>": 0, "h": 1, "e": 2, "l": 3, "o": 4}
     assert tok.encode("hello") == [1, 2, 3, 3, 4]
     assert tok.decode([1, 2, 3, 3, 4]) == "hello"
+
+
+# ------------------------------------------------------------------ module 11
+@pytest.mark.backend_independent
+def test_the_preview_of_chapter_13_names_the_width_dim():
+    """Ch. 13.9 previews module 11 as ``Embedding(vocab_size=1000, dim=128)``; the API
+    calls the same argument ``embed_dim``. Both spell one layer."""
+    np.random.seed(0)
+    embedding = Embedding(vocab_size=1000, dim=128)
+    np.random.seed(0)
+    same = Embedding(vocab_size=1000, embed_dim=128)
+    assert embedding.weight.shape == (1000, 128) and embedding.embed_dim == 128
+    np.testing.assert_array_equal(embedding.weight.data, same.weight.data)
+
+
+@pytest.mark.backend_independent
+def test_the_width_must_be_given_exactly_once():
+    with pytest.raises(TypeError, match=r"embed_dim \(or its alias dim\), exactly once"):
+        Embedding(vocab_size=10, embed_dim=4, dim=4)
+    with pytest.raises(TypeError, match=r"exactly once; got embed_dim=None, dim=None"):
+        Embedding(vocab_size=10)
