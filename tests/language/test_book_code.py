@@ -6,13 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinytorch.core.attention import MultiHeadAttention
 from tinytorch.core.embeddings import Embedding
+from tinytorch.core.tensor import Tensor
 from tinytorch.core.tokenization import (
     BPETokenizer,
     CharTokenizer,
     Tokenizer,
     analyze_tokenization,
 )
+from tinytorch.core.transformer import TransformerBlock
 
 
 # ------------------------------------------------------------------ module 10
@@ -96,3 +99,40 @@ def test_the_width_must_be_given_exactly_once():
         Embedding(vocab_size=10, embed_dim=4, dim=4)
     with pytest.raises(TypeError, match=r"exactly once; got embed_dim=None, dim=None"):
         Embedding(vocab_size=10)
+
+
+# ------------------------------------------------------------------ module 12
+def test_the_code_comparison_of_chapter_15_is_causal_per_sequence():
+    """Ch. 15.7.2, "Your TinyTorch", as written: a 3-D (batch, seq, seq) 0/1 mask. Under it
+    the first k outputs are those of the first k inputs alone: nothing reads the future."""
+    np.random.seed(0)
+    mha = MultiHeadAttention(embed_dim=512, num_heads=8)
+    x = Tensor(np.random.randn(2, 10, 512))
+    output = mha.forward(x)
+    mask = Tensor(np.tril(np.ones((2, 10, 10))))
+    output_masked = mha.forward(x, mask)
+    assert output.shape == output_masked.shape == (2, 10, 512)
+
+    k = 4
+    prefix = mha.forward(Tensor(x.numpy()[:, :k]), Tensor(np.tril(np.ones((2, k, k)))))
+    np.testing.assert_allclose(output_masked.numpy()[:, :k], prefix.numpy(), atol=1e-5)
+    assert not np.allclose(output.numpy()[:, :k], prefix.numpy(), atol=1e-3)  # unmasked
+
+
+# ------------------------------------------------------------------ module 13
+def test_the_code_comparison_of_chapter_16_is_the_books_pre_norm_forward():
+    """Ch. 16.6.2: ``block = TransformerBlock(embed_dim=512, num_heads=8)``,
+    ``output = block.forward(x)``, equal (in eval mode: dropout off) to the book's forward
+    of ch. 16.5.2 written out with the block's own sub-layers."""
+    np.random.seed(1)
+    x = Tensor(np.random.randn(2, 10, 512))
+    block = TransformerBlock(embed_dim=512, num_heads=8)
+    block.eval()
+    output = block.forward(x)
+
+    normed1 = block.ln1.forward(x)
+    attention_out = block.attention.forward(normed1, None)
+    h = x + attention_out
+    expected = h + block.mlp.forward(block.ln2.forward(h))
+    assert output.shape == (2, 10, 512)
+    np.testing.assert_allclose(output.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
