@@ -56,22 +56,20 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from itertools import pairwise
 
-from tinytorch.data.tokenizer import UNK, UNK_ID, Tokenizer, check_corpus, check_ids, check_text
+from tinytorch.data.tokenizer import (
+    UNK,
+    UNK_ID,
+    Tokenizer,
+    check_corpus,
+    check_ids,
+    check_text,
+    check_vocab_size,
+)
 
 END_OF_WORD = "</w>"
 _CACHE_LIMIT = 100_000  # words whose encoding is remembered
 
 Pair = tuple[str, str]
-
-
-def check_vocab_size(vocab_size: object, op: str) -> int:
-    """A positive integer, else ``TypeError``/``ValueError`` naming ``op``."""
-    if isinstance(vocab_size, bool) or not hasattr(vocab_size, "__index__"):
-        raise TypeError(f"{op}: vocab_size must be an int, got {type(vocab_size).__name__}")
-    value = vocab_size.__index__()
-    if value < 1:
-        raise ValueError(f"{op}: vocab_size must be at least 1, got {value}")
-    return value
 
 
 def merge_pair(tokens: list[str], first: str, second: str) -> list[str]:

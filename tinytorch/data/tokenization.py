@@ -16,13 +16,14 @@ The book's import path is ``tinytorch.core.tokenization``.
 
 from __future__ import annotations
 
-from tinytorch.data.bpe import END_OF_WORD, BPETokenizer, check_vocab_size
+from tinytorch.data.bpe import END_OF_WORD, BPETokenizer
 from tinytorch.data.tokenizer import (
     UNK,
     UNK_ID,
     CharTokenizer,
     Tokenizer,
     check_corpus,
+    check_vocab_size,
 )
 
 STRATEGIES = ("char", "bpe")
@@ -104,7 +105,7 @@ def analyze_tokenization(texts: list[str], tokenizer: Tokenizer) -> dict[str, fl
     total_chars = sum(len(text) for text in texts)
     unknown = sum(ids.count(UNK_ID) for ids in sequences)
     return {
-        "vocab_size": int(getattr(tokenizer, "vocab_size", 0)),
+        "vocab_size": int(getattr(tokenizer, "vocab_size", None) or 0),
         "total_characters": total_chars,
         "total_tokens": total_tokens,
         "avg_sequence_length": total_tokens / len(texts) if texts else 0.0,

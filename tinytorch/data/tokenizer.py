@@ -46,6 +46,16 @@ def check_corpus(corpus: object, op: str) -> list[str]:
     return texts
 
 
+def check_vocab_size(vocab_size: object, op: str) -> int:
+    """A positive integer, else ``TypeError``/``ValueError`` naming ``op``."""
+    if isinstance(vocab_size, bool) or not hasattr(vocab_size, "__index__"):
+        raise TypeError(f"{op}: vocab_size must be an int, got {type(vocab_size).__name__}")
+    value = vocab_size.__index__()
+    if value < 1:
+        raise ValueError(f"{op}: vocab_size must be at least 1, got {value}")
+    return value
+
+
 def check_ids(tokens: object, op: str) -> list[int]:
     """Token ids as Python ints (lists, tuples, NumPy arrays and NumPy ints are accepted)."""
     if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
@@ -63,7 +73,14 @@ class Tokenizer:
 
     Subclasses implement both; the base class raises ``NotImplementedError`` (as the book's
     does) so that a forgotten method is loud.
+
+    ``Tokenizer(vocab_size=50000)`` records the size an embedding table must have, as the
+    book's module 11 writes it (``Embedding(vocab_size=tokenizer.vocab_size, ...)``);
+    ``Tokenizer()`` leaves ``vocab_size`` as ``None``. Subclasses set their own.
     """
+
+    def __init__(self, vocab_size: int | None = None) -> None:
+        self.vocab_size = None if vocab_size is None else check_vocab_size(vocab_size, "Tokenizer")
 
     def encode(self, text: str) -> list[int]:
         """Text -> list of token ids."""

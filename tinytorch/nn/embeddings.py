@@ -78,11 +78,22 @@ class Embedding(Layer):
 
     ``weight`` starts Xavier-uniform, ``U(-sqrt(6/(V+D)), +sqrt(6/(V+D)))`` (the book's
     init, drawn from NumPy's global RNG). ``parameters()`` is ``[weight]``.
+
+    ``dim`` is accepted as another name for ``embed_dim``: the book's API names it
+    ``embed_dim``, but its module 10 preview writes ``Embedding(vocab_size=1000, dim=128)``,
+    and both should run. Giving both (or neither) is a ``TypeError``.
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int) -> None:
+    def __init__(
+        self, vocab_size: int, embed_dim: int | None = None, *, dim: int | None = None
+    ) -> None:
+        if (embed_dim is None) == (dim is None):
+            raise TypeError(
+                "Embedding: give the width as embed_dim (or its alias dim), exactly once; "
+                f"got embed_dim={embed_dim!r}, dim={dim!r}"
+            )
         self.vocab_size = positive_int(vocab_size, "vocab_size")
-        self.embed_dim = positive_int(embed_dim, "embed_dim")
+        self.embed_dim = positive_int(embed_dim if dim is None else dim, "embed_dim")
         limit = math.sqrt(6.0 / (self.vocab_size + self.embed_dim))
         table = np.random.uniform(-limit, limit, (self.vocab_size, self.embed_dim))
         self.weight = Tensor(table.astype(np.float32), requires_grad=True)
