@@ -32,6 +32,8 @@ def programs(rng):
         ("integers", lambda: (Tensor(ints) * 3 - 1).sum(axis=0)),
         ("empty", lambda: (Tensor(np.ones((0, 3), np.float32)) * 2).exp() + 1),
         ("softmax", lambda: Tensor(x).softmax(dim=-1)),
+        ("vector dot product", lambda: (Tensor(x[0]) @ Tensor(x[1])) * 2 + 1),
+        ("reshaped matmul into a kernel", lambda: (Tensor(x) @ Tensor(w)).reshape(24).exp()),
     ]
 
 
@@ -54,7 +56,7 @@ def run_both(build, monkeypatch):
     return straight, looped
 
 
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(11))
 def test_the_runner_computes_what_the_step_loop_computes(index, rng, monkeypatch):
     name, build = programs(rng)[index]
     straight, looped = run_both(build, monkeypatch)
@@ -76,7 +78,8 @@ def test_the_source_is_the_plan_step_by_step():
     assert source.startswith("def run(")
     assert "# kernel k_" in source and ": mul add" in source
     assert "# matmul -> (4, 5) (NumPy)" in source
-    assert source.count("take(") == seen[-1].kernels  # one output buffer per kernel
+    # one output buffer per kernel (small ones straight from NumPy, big ones from the pool)
+    assert source.count(" = take(") + source.count(" = empty(") == seen[-1].kernels
 
 
 def test_dumps_hold_the_plan_as_python(tmp_path):

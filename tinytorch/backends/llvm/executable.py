@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tinytorch.backends.base import Executable, Hook, realize_error, run_numpy_node
-from tinytorch.backends.llvm.buffers import buffer_pool
+from tinytorch.backends.llvm.buffers import MIN_BYTES, buffer_pool
 from tinytorch.backends.llvm.group import group_args, kernel_body
 from tinytorch.backends.llvm.int8_gemm import native_kernel
 from tinytorch.backends.llvm.kernels import Kernel, kernel_cache
@@ -203,7 +203,8 @@ class LLVMExecutable(Executable):
         nodes = graph.nodes
         runner = write_runner(self.steps, self.frees, self.input_slots, self.output_slots,
                               PARALLEL_MIN_ELEMENTS, _RUNNER_HELPERS,
-                              lambda p: buffer_pool.may_take(nodes[p]), _direct)  # fmt: skip
+                              lambda p: buffer_pool.may_take(nodes[p]), _direct,
+                              MIN_BYTES)  # fmt: skip
         # the plan as straight-line Python (runner.py); None: the step loop runs it
         self.source, self._straight = runner if runner is not None else (None, None)
 
@@ -315,14 +316,17 @@ class LLVMExecutable(Executable):
 
 def _direct(node: Node) -> bool:
     """A NumPy step whose function certainly returns an ndarray of the node's dtype: views
-    (reshape, permute, slice, expand) and matmul of operands of the result's dtype."""
+    (reshape, permute, slice, expand) and matmul of operands of the result's dtype (not a
+    vector-vector product: NumPy returns that as a scalar, not an array)."""
     if is_view(node.op):
         return True
-    return node.op == "matmul" and all(i.dtype == node.dtype for i in node.inputs)
+    return (node.op == "matmul" and len(node.shape) > 0
+            and all(i.dtype == node.dtype for i in node.inputs))  # fmt: skip
 
 
 _RUNNER_HELPERS = {
     "take": buffer_pool.take,
+    "empty": np.empty,
     "give": buffer_pool.give,
     "addr": _address,
     "addressof": ctypes.addressof,  # with cfb: _address inlined, for writable arrays

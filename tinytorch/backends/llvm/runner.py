@@ -51,6 +51,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 # The file name tracebacks show for generated code: inside the package, so that error
 # reports still point at the user's line as the innermost frame outside tinytorch.
 PLAN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "<plan>")
@@ -69,6 +71,7 @@ def write_runner(
     helpers: dict[str, Any],
     recyclable: Callable[[int], bool] = lambda slot: True,
     direct: Callable[[Any], bool] = lambda node: False,
+    min_pooled: int = 0,
 ) -> tuple[str, Callable[..., list]] | None:
     """(source, function) running ``steps`` as straight-line code, or None when the plan is
     too long to be worth it.
@@ -79,12 +82,13 @@ def write_runner(
     slot's array back at all (not views, nor arrays under its size floor): the others are
     only dropped. ``direct(node)`` says a NumPy step's function surely returns an ndarray of
     the node's dtype, so it is called without ``run_numpy_node``'s checks (its memory errors
-    are still named)."""
+    are still named). Outputs under ``min_pooled`` bytes come from ``empty`` (NumPy), not
+    the pool's ``take``."""
     if len(steps) > MAX_STEPS:
         return None
     names: dict[str, Any] = dict(helpers)
     roots: list = []  # the node of each step that may fail to allocate (named if it does)
-    contiguous = set()  # slots holding a kernel's non-empty output: row-major, native
+    contiguous = set()  # slots surely holding a non-empty, writable, row-major native array
     body: list[str] = []
     for k, (step, dead) in enumerate(zip(steps, frees, strict=True)):
         if step[0] == "kernel":
@@ -106,7 +110,9 @@ def write_runner(
             fast = all(shape)  # from_buffer refuses an empty array
             own = f"addressof(cfb(v{out}))" if fast else f"addr(v{out})"
             ptrs = ", ".join([own, *pointers])
-            body.append(f"v{out} = take({shape!r}, d{k})")
+            small = int(np.prod(shape)) * dtype.itemsize < min_pooled
+            # the pool never holds arrays this small: ask NumPy directly
+            body.append(f"v{out} = {'empty' if small else 'take'}({shape!r}, d{k})")
             if work < parallel_min or outer < 2:
                 body.append(f"c{k}(0, {outer}, {ptrs})")
             else:
@@ -124,6 +130,11 @@ def write_runner(
                 body.append(f"s = {len(roots)}")
                 roots.append(node)
                 body.append(f"v{out} = f{k}(n{k}, {reads})")
+                # NumPy's matmul returns a fresh row-major array, and reshaping a row-major
+                # array gives a row-major view: kernels can read both as they are
+                fresh = node.op == "matmul" or (node.op == "reshape" and args[0] in contiguous)
+                if fresh and all(node.shape):
+                    contiguous.add(out)
             else:  # checks the result's type and dtype, and names the op if it fails
                 body.append(f"v{out} = run_numpy_node(n{k}, f{k}, [{reads}])")
         # freed once each; the local is the only reference left, so the pool may take it
