@@ -108,3 +108,23 @@ def test_memory_is_flat_across_new_shapes():
     assert out.returncode == 0, out.stderr
     growth = float(out.stdout.split()[-1])
     assert growth < 8, f"resident memory grew {growth:.1f} MB over 300 new shapes"
+
+
+def test_without_a_worker_it_warns_once_and_optimizes_here(worker_from_now, monkeypatch):
+    from tinytorch.backends.llvm import optimizer as optimizer_module
+
+    def cannot_start(*args, **kwargs):
+        raise OSError("no interpreter to start")
+
+    monkeypatch.setattr(optimizer_module, "OptimizerWorker", cannot_start)
+    here = worker_from_now.in_process
+    try:
+        with tinytorch.backend("llvm"), pytest.warns(RuntimeWarning, match="no interpreter"):
+            got = (Tensor(np.ones((7, 3), np.float32)) * 5).numpy()
+        with tinytorch.backend("llvm"):
+            again = (Tensor(np.ones((9, 3), np.float32)) * 5).numpy()  # no second warning
+    finally:
+        worker_from_now._worker_failed = False
+    np.testing.assert_array_equal(got, np.full((7, 3), 5, np.float32))
+    np.testing.assert_array_equal(again, np.full((9, 3), 5, np.float32))
+    assert worker_from_now.in_process - here == 2

@@ -147,7 +147,7 @@ class Optimizer:
                     worker.close()
                 try:
                     worker = self._worker = OptimizerWorker(self.cpu, self.features, self.opt_level)
-                except OSError as exc:
+                except Exception as exc:  # no interpreter to start (embedded Python...)
                     return self._give_up(exc)
                 self.started += 1
             try:
