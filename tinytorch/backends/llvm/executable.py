@@ -200,13 +200,32 @@ class LLVMExecutable(Executable):
         self._plan_frees()
         self.has_numpy_steps = any(step[0] == "numpy" for step in self.steps)
         self.kernels = sum(step[0] == "kernel" for step in self.steps)
-        nodes = graph.nodes
+        self._straight: Callable[..., list] | None = None  # see _ensure_runner
+        self._source: str | None = None
+        self._runner_built = False
+        self._ran = False
+
+    @property
+    def source(self) -> str | None:
+        """The plan as straight-line Python (``runner.py``), or None for a plan too long
+        to be written out."""
+        self._ensure_runner()
+        return self._source
+
+    def _ensure_runner(self) -> None:
+        """Write the plan out as straight-line Python. Done at the second run, not at
+        compile time: writing and compiling the text costs ~35 us per step, which a plan
+        run only once (a long eager graph) would never earn back."""
+        if self._runner_built:
+            return
+        nodes = self.graph.nodes
         runner = write_runner(self.steps, self.frees, self.input_slots, self.output_slots,
                               PARALLEL_MIN_ELEMENTS, _RUNNER_HELPERS,
                               lambda p: buffer_pool.may_take(nodes[p]), _direct,
                               MIN_BYTES)  # fmt: skip
-        # the plan as straight-line Python (runner.py); None: the step loop runs it
-        self.source, self._straight = runner if runner is not None else (None, None)
+        if runner is not None:
+            self._source, self._straight = runner
+        self._runner_built = True
 
     def _drop_unread_constants(self) -> None:
         """Constants, views and ``windows`` are inlined into the kernels that read them; keep
@@ -264,6 +283,10 @@ class LLVMExecutable(Executable):
     def run(self, inputs: Sequence[np.ndarray], hook: Hook | None = None) -> list[np.ndarray]:
         if _run_listener is not None:
             _run_listener(self)
+        if hook is None and not self._runner_built:
+            if self._ran:
+                self._ensure_runner()
+            self._ran = True
         if hook is None and self._straight is not None:
             if len(inputs) != len(self.input_slots):
                 raise ValueError(f"plan takes {len(self.input_slots)} inputs, got {len(inputs)}")

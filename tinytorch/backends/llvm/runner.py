@@ -14,9 +14,10 @@ in order, with every decision that does not depend on the data taken once, here:
   arguments from elsewhere (inputs, NumPy steps, views) are checked (``_native``);
 * frees are written at the step after which a value is dead.
 
-The result is the same work the step loop does (the loop stays for profiled runs, which
-time every step). ``LLVMExecutable.source`` holds the generated text, so a learner can
-read exactly what a plan does (``TINYTORCH_DUMP=dir`` writes it as ``plan.py``). For
+The result is the same work the step loop does. The loop stays for profiled runs, which
+time every step, and for a plan's first run: a plan run once is not worth writing out.
+``LLVMExecutable.source`` holds the generated text, so a learner can read exactly what a
+plan does (``TINYTORCH_DUMP=dir`` writes it as ``plan.py``). For
 ``((x * 2 + 1) @ w).relu().sum(axis=1)``::
 
     def run(v0, v5):
@@ -57,8 +58,8 @@ import numpy as np
 # reports still point at the user's line as the innermost frame outside tinytorch.
 PLAN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "<plan>")
 
-# Plans longer than this keep the step loop: compiling the generated text costs ~10 us per
-# step, and a very long plan is dominated by its kernels anyway.
+# Plans longer than this keep the step loop: writing and compiling the text costs ~35 us
+# per step (measured), and a very long plan is dominated by its kernels anyway.
 MAX_STEPS = 4000
 
 
