@@ -12,10 +12,13 @@ Markers (see ``pytest --markers``):
   (matmul on BLAS, an opaque op alone, a view, a value already computed); the reason says
   why.
 
-Options: ``--llvm-no-codegen`` makes the llvm code generator refuse every group (so every
-``[llvm]`` test that is not marked ``llvm_fallback_ok`` must fail: the guarantee is checked
-by ``tests/backends/test_llvm_strict.py``); ``--reverse-order`` runs the collected tests
-in reverse order and ``--shuffle SEED`` in a random order (the suite must not depend on its
+Options: ``--llvm-step-loop`` keeps llvm plans on the step loop for their first run (as in
+normal use; by default the suite writes every plan out as straight-line Python first, so
+that tests check what repeated runs execute); ``--llvm-no-codegen`` makes the llvm code
+generator refuse every group (so every ``[llvm]`` test that is not marked
+``llvm_fallback_ok`` must fail: the guarantee is checked by
+``tests/backends/test_llvm_strict.py``); ``--reverse-order`` runs the collected tests in
+reverse order and ``--shuffle SEED`` in a random order (the suite must not depend on its
 order; neither needs a plugin).
 """
 
@@ -64,6 +67,12 @@ def pytest_addoption(parser):
         help="the llvm code generator refuses every group (strictness check)",
     )
     parser.addoption(
+        "--llvm-step-loop",
+        action="store_true",
+        help="llvm plans keep the step loop for their first run, as in normal use (the "
+        "suite otherwise writes every plan out as straight-line Python before its first run)",
+    )
+    parser.addoption(
         "--reverse-order",
         action="store_true",
         help="run the collected tests in reverse order (order-independence check)",
@@ -82,6 +91,14 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: {text}")
     if config.getoption("--llvm-no-codegen"):
         _refuse_codegen()
+    if not config.getoption("--llvm-step-loop"):
+        # Most tests run each plan once, which in normal use takes the step loop; the
+        # straight-line runner (backends/llvm/runner.py) that later runs use must be what
+        # they check. The step loop stays covered by tests/backends/test_llvm_runner.py,
+        # every profiled run, and --llvm-step-loop.
+        from tinytorch.backends.llvm import executable
+
+        executable.RUNNER_AFTER_RUNS = 0
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1010,3 +1010,19 @@ def test_every_registered_op_has_a_forward_row() -> None:
     covered = {c.op for c in API_ROWS} | {c.op for c in IR_ROWS}
     missing = sorted(set(all_ops()) - covered)
     assert not missing, f"ops without a forward test: {missing}"
+
+
+def test_maximum_and_minimum_order_negative_zero_below_positive_zero() -> None:
+    """IEEE 754-2019: ``maximum(+0, -0)`` is +0 and ``minimum(+0, -0)`` is -0, whichever
+    operand comes first, and NaN wins; NumPy's ufunc returns its second operand on a tie of
+    zeros, so both backends fix that tie the same way (``1 / result`` shows the sign)."""
+    a = np.array([0.0, -0.0, -0.0, 0.0, -0.0, np.nan], np.float32)
+    b = np.array([-0.0, 0.0, -0.0, -5.0, 5.0, 0.0], np.float32)
+    with np.errstate(divide="ignore"):
+        for x, y in ((a, b), (b, a)):
+            high = 1 / Tensor(x).maximum(Tensor(y)).numpy()
+            low = 1 / Tensor(x).minimum(Tensor(y)).numpy()
+            expect_high = np.array([np.inf, np.inf, -np.inf, np.inf, 0.2, np.nan], np.float32)
+            expect_low = np.array([-np.inf, -np.inf, -np.inf, -0.2, -np.inf, np.nan], np.float32)
+            np.testing.assert_array_equal(high, expect_high)
+            np.testing.assert_array_equal(low, expect_low)

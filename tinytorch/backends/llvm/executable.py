@@ -101,6 +101,10 @@ class KernelCompileWarning(RuntimeWarning):
     """A fused group failed to compile and ran on NumPy instead."""
 
 
+# Runs of a plan through the step loop before it is written out as straight-line Python
+# (runner.py). The test suite sets 0, so that plans its tests run once use the runner too.
+RUNNER_AFTER_RUNS = 1
+
 # Who wants to know what each run did (tests: "this test ran a compiled kernel, and no fused
 # group fell back to NumPy"). Called once per ``run`` with the executable: its ``kernels``
 # (compiled kernels it calls) and ``fallbacks`` (why each fused group it could not compile
@@ -203,7 +207,7 @@ class LLVMExecutable(Executable):
         self._straight: Callable[..., list] | None = None  # see _ensure_runner
         self._source: str | None = None
         self._runner_built = False
-        self._ran = False
+        self._runs = 0  # unprofiled runs so far (the runner is written after a first one)
 
     @property
     def source(self) -> str | None:
@@ -213,9 +217,10 @@ class LLVMExecutable(Executable):
         return self._source
 
     def _ensure_runner(self) -> None:
-        """Write the plan out as straight-line Python. Done at the second run, not at
-        compile time: writing and compiling the text costs ~35 us per step, which a plan
-        run only once (a long eager graph) would never earn back."""
+        """Write the plan out as straight-line Python. Done after
+        :data:`RUNNER_AFTER_RUNS` runs, not at compile time: writing and compiling the text
+        costs ~35 us per step, which a plan run only once (a long eager graph) would never
+        earn back."""
         if self._runner_built:
             return
         nodes = self.graph.nodes
@@ -284,9 +289,9 @@ class LLVMExecutable(Executable):
         if _run_listener is not None:
             _run_listener(self)
         if hook is None and not self._runner_built:
-            if self._ran:
+            if self._runs >= RUNNER_AFTER_RUNS:
                 self._ensure_runner()
-            self._ran = True
+            self._runs += 1
         if hook is None and self._straight is not None:
             if len(inputs) != len(self.input_slots):
                 raise ValueError(f"plan takes {len(self.input_slots)} inputs, got {len(inputs)}")

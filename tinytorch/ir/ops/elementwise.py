@@ -195,8 +195,37 @@ _binary(
 )
 _binary("div", lambda n, a, b: np.true_divide(a, b).astype(n.dtype, copy=False), _div_vjp)
 _binary("pow", lambda n, a, b: np.power(a, b), _pow_vjp, flops=8)
-_binary("maximum", lambda n, a, b: np.maximum(a, b), _minmax_vjp("gt"))
-_binary("minimum", lambda n, a, b: np.minimum(a, b), _minmax_vjp("lt"))
+
+
+def _ieee_zeros(out: np.ndarray, a: np.ndarray, b: np.ndarray, negative_wins: bool):
+    """``maximum``/``minimum`` of floats as IEEE 754-2019 defines them, which order -0 below
+    +0: ``maximum(0.0, -0.0)`` is +0 and ``minimum(0.0, -0.0)`` is -0 in either order (the
+    llvm backend's ``llvm.maximum``/``llvm.minimum`` do this). NumPy's ufuncs return
+    whichever zero their SIMD loop picks (the second operand) and PyTorch the first, so
+    ``1 / maximum(x, y)`` could be +inf on one backend and -inf on the other. NaN still
+    wins. A zero result's sign is decided here: for ``maximum``, -0 only when both operands
+    are negative (the zero's own sign when the other is below it); for ``minimum``, -0 when
+    either is."""
+    if out.dtype.kind != "f":
+        return out
+    zero = out == 0
+    if not np.any(zero):
+        return out
+    sa, sb = np.signbit(a), np.signbit(b)
+    negative = (sa | sb) if negative_wins else (sa & sb)
+    return np.where(zero, np.where(negative, -0.0, 0.0), out).astype(out.dtype, copy=False)
+
+
+_binary(
+    "maximum",
+    lambda n, a, b: _ieee_zeros(np.asarray(np.maximum(a, b)), a, b, negative_wins=False),
+    _minmax_vjp("gt"),
+)
+_binary(
+    "minimum",
+    lambda n, a, b: _ieee_zeros(np.asarray(np.minimum(a, b)), a, b, negative_wins=True),
+    _minmax_vjp("lt"),
+)
 for _name, _fn in (
     ("lt", np.less),
     ("le", np.less_equal),
