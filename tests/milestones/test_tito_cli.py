@@ -44,6 +44,7 @@ def test_list_shows_each_milestone_with_its_needs(cache):
     assert "06  mlperf      2018" in out and "01_optimization_olympics.py" in out
     assert "02_generation_speedup.py" in out and "modules 01-18" in out
     assert not any(line.startswith("07") for line in out.splitlines())  # only what exists
+    assert "tito milestone run 04 (or cnn, lenet, alexnet, lecun)" in out  # the book's names
 
 
 @pytest.mark.parametrize(

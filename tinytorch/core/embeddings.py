@@ -9,12 +9,11 @@ from tinytorch.nn.embeddings import (
     Embedding,
     EmbeddingIndexError,
     EmbeddingLayer,
+    PositionalEmbedding,
     PositionalEncoding,
+    TokenEmbedding,
     create_sinusoidal_embeddings,
 )
-
-TokenEmbedding = Embedding  # Milestone 05's name for Module 11's Embedding
-PositionalEmbedding = PositionalEncoding  # Milestone 05's name for learned positions
 
 __all__ = [
     "Embedding",

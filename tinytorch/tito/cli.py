@@ -37,6 +37,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{m.number:02d}  {m.name:<11} {m.year}  {m.info.title}")
         print(f"    needs:    modules {m.info.modules}; data: {m.info.data}")
         print(f"    scripts:  {', '.join(p.name for p in m.scripts)}")
+        names = ", ".join(dict.fromkeys((m.name, *m.info.aliases)))
+        print(f"    run as:   tito milestone run {m.number:02d} (or {names})")
         print(f"    last run: {describe_status(status.get(m.folder.name))}")
     print("\nrun one with `tito milestone run <name|number|all> [--smoke] [--backend B]`")
     return 0
