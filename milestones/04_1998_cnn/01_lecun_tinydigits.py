@@ -1,6 +1,6 @@
 """Milestone 04, part 1: the CNN revolution (1998) on TinyDigits, 8x8 handwritten digits.
 
-    Image (1x8x8) --> Conv 3x3 (8) --> ReLU --> MaxPool 2 --> Conv 3x3 (16) --> ReLU
+    Image (1x8x8) --> Conv 3x3 (16) --> ReLU --> MaxPool 2 --> Conv 3x3 (32) --> ReLU
                   --> MaxPool 2 --> Flatten --> Linear --> 10 classes
 
 LeCun's LeNet-5 (1998) read cheques with a network that *looks at neighbourhoods*: small

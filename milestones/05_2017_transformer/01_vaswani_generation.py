@@ -19,6 +19,7 @@ Gate: the training loss (mean of the last 50 steps) < 1.5, as the book states
 (smoke: the loss falls to at most half of where it started). Sample answers to held-out
 questions are printed, not gated.
 
+    cd milestones/05_2017_transformer && python 01_vaswani_generation.py --epochs 5  # the book
     python milestones/05_2017_transformer/01_vaswani_generation.py [--smoke] [--backend B]
 """
 

@@ -15,6 +15,7 @@ offline without the file), or with ``--smoke`` the Q&A corpus this project gener
 Gate: the training loss (mean of the last 50 steps) < 1.5, as the book states (smoke: the
 loss falls to at most half of where it started). Answers in held-out dialogues are printed.
 
+    cd milestones/05_2017_transformer && python 02_vaswani_dialogue.py --epochs 5  # the book
     python milestones/05_2017_transformer/02_vaswani_dialogue.py [--smoke] [--backend B]
 """
 

@@ -95,7 +95,8 @@ def test_reads_the_archive_in_place(tmp_path):
 
 
 def test_the_data_dir_variable_is_honoured(tmp_path, monkeypatch):
-    write_folder(tmp_path / "cifar10", n=2)
+    """$TINYTORCH_DATA_DIR/cifar-10: the folder name the book gives the download cache."""
+    write_folder(tmp_path / "cifar-10", n=2)
     monkeypatch.setenv("TINYTORCH_DATA_DIR", str(tmp_path))
     assert load_cifar10(download=False)[0].shape == (10, 3, 32, 32)
 

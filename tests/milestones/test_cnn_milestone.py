@@ -38,3 +38,11 @@ def test_cifar10_script_trains_end_to_end_on_tiny_batch_files(tmp_path, run_mile
     assert result.returncode in (0, 1), result.stdout + result.stderr
     assert "CIFAR-10: 40 training and 8 test images" in result.stdout
     assert "GATE" in result.stdout and "parameters" in result.stdout
+
+
+def test_cifar10_is_looked_for_where_the_book_says(run_milestone):
+    """Without --data-dir, the script looks in the book's milestones/datasets/cifar-10/ and
+    says so (smoke runs never download)."""
+    result = run_milestone(CIFAR, "--smoke")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "milestones/datasets/cifar-10" in result.stdout

@@ -35,3 +35,17 @@ def test_generation_smoke_run_halves_the_loss(run_milestone):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "GATE PASSED: training loss" in result.stdout
     assert "(reference:" in result.stdout  # sample answers to held-out questions
+
+
+@pytest.mark.parametrize(("script", "epochs"), [(GENERATION, "2"), (DIALOGUE, "1")])
+def test_the_books_epochs_flag_sets_the_length_of_training(script, epochs, run_milestone):
+    """The book runs these scripts with ``--epochs 5``: an epoch is a fifth of the default
+    run (smoke: 50 steps), so ``--epochs 5`` is the default and ``--epochs 1`` a fifth."""
+    result = run_milestone(script, "--smoke", "--epochs", epochs)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert f"{int(epochs) * 50} steps" in result.stdout and "GATE" in result.stdout
+
+
+def test_epochs_must_be_positive(run_milestone):
+    result = run_milestone(GENERATION, "--smoke", "--epochs", "0")
+    assert result.returncode == 2 and "--epochs must be at least 1" in result.stderr

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from tinytorch.tito import status
+from tinytorch.tito import runner, status
 from tinytorch.tito.contract import read_gate
 from tinytorch.tito.milestones import discover, resolve
 
@@ -44,6 +44,7 @@ def test_list_shows_each_milestone_with_its_needs(cache):
     assert "06  mlperf      2018" in out and "01_optimization_olympics.py" in out
     assert "02_generation_speedup.py" in out and "modules 01-18" in out
     assert not any(line.startswith("07") for line in out.splitlines())  # only what exists
+    assert "tito milestone run 04 (or cnn, lenet, alexnet, lecun)" in out  # the book's names
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,9 @@ def test_list_shows_each_milestone_with_its_needs(cache):
         ("1969", "02_1969_xor"),
         ("mlp", "03_1986_mlp"),
         ("backprop", "03_1986_mlp"),
+        ("lenet", "04_1998_cnn"),
+        ("alexnet", "04_1998_cnn"),
+        ("transformer", "05_2017_transformer"),
         ("03_1986_mlp", "03_1986_mlp"),
         ("06", "06_2018_mlperf"),
         ("2018", "06_2018_mlperf"),
@@ -64,7 +68,9 @@ def test_list_shows_each_milestone_with_its_needs(cache):
     ],
 )
 def test_names_the_book_uses_resolve(name, folder):
-    """Numbers, names, years and folder names all pick the same milestone."""
+    """Numbers, names, years and folder names all pick the same milestone; so do the six
+    names of the book's §3.5 table (perceptron, backprop, lenet, alexnet, transformer,
+    mlperf)."""
     (chosen,) = resolve(name, discover())
     assert chosen.folder.name == folder
 
@@ -92,6 +98,30 @@ def test_run_perceptron_smoke_passes_and_records_the_result(cache):
     result = tito("milestone", "run", "01", "--smoke", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Linear layer: 2 -> 1" in result.stdout  # the scripts' output is streamed
+    lines = result.stdout.splitlines()
+    # the book's runner output (§3.4), in its order
+    book_order = [
+        "Checking prerequisites for Milestone 01...",
+        "All required modules completed!",
+        "Testing YOUR implementations...",
+        "  * Tensor import successful",
+        "  * Activations import successful",
+        "  * Layers import successful",
+        "YOUR TinyTorch is ready!",
+        "| Milestone 01: Perceptron (1957)",
+        "| Frank Rosenblatt's First Neural Network",
+        "| Running: milestones/01_1957_perceptron/01_rosenblatt_forward.py",
+        "| All code uses YOUR TinyTorch implementations!",
+        "Starting Milestone 01...",
+        "Assembling perceptron with YOUR TinyTorch modules...",
+        "| MILESTONE ACHIEVED!",
+        "| You completed Milestone 01: Perceptron (1957)",
+        "| - Every activation: YOUR Sigmoid function",
+    ]
+    found = [next(i for i, ln in enumerate(lines) if ln.startswith(want)) for want in book_order]
+    assert found == sorted(found)
+    assert any(ln.startswith("+") and " Milestone 01 (1957) " in ln for ln in lines)
+    assert any(ln.startswith("+") and " Achievement Unlocked " in ln for ln in lines)
     table = result.stdout.rsplit("\nmilestone ", 1)[-1]  # the closing table
     assert table.count("PASSED") == 2 and "0 failed" in table
     saved = json.loads((cache / "milestones.json").read_text())
@@ -126,6 +156,7 @@ def test_a_failed_gate_makes_tito_fail(tmp_path, cache):
     assert "FAILED" in result.stdout and "accuracy 50.0% < 95.0%" in result.stdout
     assert "SKIPPED" in result.stdout and "no data here" in result.stdout
     assert "0 gates passed, 1 failed, 1 skipped" in result.stdout
+    assert "Achievement Unlocked" not in result.stdout  # only when every gate passed
 
 
 def test_unknown_backend_and_unknown_milestone_are_clear_errors(cache):
@@ -158,3 +189,21 @@ def test_a_missing_module_stops_the_milestone_before_it_runs(tmp_path, cache):
     assert (
         "ERROR" in result.stdout and "cannot import tinytorch.core.not_written_yet" in result.stdout
     )
+
+
+def test_a_missing_prerequisite_module_is_named(monkeypatch, capsys):
+    """The prerequisite check covers the modules of the milestone's chapter header (01-09
+    for the CNN), not only those its scripts import: Module 05 broken stops milestone 04."""
+    (cnn,) = resolve("cnn", discover())
+    broken = {"tinytorch.core.autograd"}
+    monkeypatch.setattr(
+        runner, "import_error", lambda m: "ImportError: broken" if m.path in broken else None
+    )
+    assert runner.check_prerequisites(cnn) == ["tinytorch.core.autograd"]
+    out = capsys.readouterr().out
+    assert "Checking prerequisites for Milestone 04..." in out
+    assert "x Module 05: Autograd (tinytorch.core.autograd) is not ready" in out
+    assert "All required modules completed!" not in out
+    broken.clear()
+    assert runner.check_prerequisites(cnn) == []
+    assert "All required modules completed!" in capsys.readouterr().out

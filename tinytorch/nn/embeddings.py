@@ -219,3 +219,9 @@ class EmbeddingLayer(Layer):
             f"max_seq_len={self.max_seq_len}, pos_encoding={self.pos_encoding_type!r}, "
             f"scale_embeddings={self.scale_embeddings})"
         )
+
+
+# The book's Milestone 05 chapter calls Module 11's two tables ``TokenEmbedding`` and
+# ``PositionalEmbedding``: the same classes under those names.
+TokenEmbedding = Embedding
+PositionalEmbedding = PositionalEncoding

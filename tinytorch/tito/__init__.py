@@ -19,9 +19,13 @@ One job per file:
 * :mod:`~tinytorch.tito.runner`: running one script in a fresh interpreter, the import
   check before it, the closing table of results;
 * :mod:`~tinytorch.tito.status`: the file that remembers each milestone's last result;
+* :mod:`~tinytorch.tito.modules`: the book's 20 modules and their import paths;
+* :mod:`~tinytorch.tito.course`: the book's course commands (``tito setup``,
+  ``tito module status|start|complete N``, ``tito update``, ``tito community login``);
 * :mod:`~tinytorch.tito.cli`: the ``tito`` command itself (argparse, ``list``, ``run``).
 
-The book's course commands (``tito setup``, ``tito module ...``, ``tito update``) manage
-notebooks and progress in a classroom; this framework has no notebooks, so only
-``milestone`` exists.
+The book's course commands manage notebooks and progress in a classroom. This framework has
+no notebooks (every module is already written), so ``setup`` verifies the installation,
+``module`` reports on and checks each module's import path, and ``update`` and
+``community login`` say what to do instead (exit code 1).
 """

@@ -1,5 +1,7 @@
-"""The ``tito`` command: ``tito milestone list``, ``tito milestone run NAME`` and
-``tito olympics events|benchmark|validate|rank`` (:mod:`tinytorch.tito.olympics`).
+"""The ``tito`` command: ``tito milestone list``, ``tito milestone run NAME``,
+``tito olympics events|benchmark|validate|rank`` (:mod:`tinytorch.tito.olympics`), and the
+book's course commands ``tito setup``, ``tito module status|start|complete N``, ``tito update``
+and ``tito community login`` (:mod:`tinytorch.tito.course`: what each means here).
 
 ``list`` prints each milestone found on disk with what it needs and its last result.
 ``run`` checks ``--backend``, resolves the name (``all``, ``01``, ``perceptron`` ...), runs
@@ -18,6 +20,7 @@ from typing import Any
 
 import tinytorch
 from tinytorch.tito.contract import EXIT_FAILED, EXIT_PASSED
+from tinytorch.tito.course import add_course_parsers
 from tinytorch.tito.milestones import discover, milestones_root, resolve
 from tinytorch.tito.olympics import add_olympics_parser
 from tinytorch.tito.runner import Result, print_table, run_milestone
@@ -34,6 +37,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{m.number:02d}  {m.name:<11} {m.year}  {m.info.title}")
         print(f"    needs:    modules {m.info.modules}; data: {m.info.data}")
         print(f"    scripts:  {', '.join(p.name for p in m.scripts)}")
+        names = ", ".join(dict.fromkeys((m.name, *m.info.aliases)))
+        print(f"    run as:   tito milestone run {m.number:02d} (or {names})")
         print(f"    last run: {describe_status(status.get(m.folder.name))}")
     print("\nrun one with `tito milestone run <name|number|all> [--smoke] [--backend B]`")
     return 0
@@ -75,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="TinyTorch command line: run the book's historical milestones; "
         "benchmark, validate and rank Torch Olympics submissions.",
         epilog="The book's course commands (setup, module, update, community) manage "
-        "classroom notebooks and do not exist in this framework.",
+        "classroom notebooks; here setup and module check the installed modules, and update "
+        "and community say what to do instead.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     milestone = sub.add_parser("milestone", help="list or run the historical milestones")
@@ -89,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed passed to every script")
     run.set_defaults(func=cmd_run)
     add_olympics_parser(sub)
+    add_course_parsers(sub)
     return parser
 
 
@@ -100,3 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+if __name__ == "__main__":  # python -m tinytorch.tito.cli ...
+    sys.exit(main())

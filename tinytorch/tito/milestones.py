@@ -41,39 +41,80 @@ CORE_ORDER = [
 
 @dataclass(frozen=True)
 class Info:
-    """What the book says about a milestone (spec: milestones_cli_datasets.md §1, §4.2)."""
+    """What the book says about a milestone (spec: milestones_cli_datasets.md §1, §4.2).
+
+    ``name`` and ``subtitle`` are what ``tito milestone run`` prints in its boxes
+    ("Milestone 01: Perceptron (1957)" / "Frank Rosenblatt's First Neural Network", book
+    §3.4); ``special`` are the "What makes this special" lines of the achievement box."""
 
     title: str
     modules: str
     data: str
     aliases: tuple[str, ...] = ()
+    name: str = ""
+    subtitle: str = ""
+    special: tuple[str, ...] = ()
 
 
+# Names: the book's §3.5 table calls milestones ``perceptron``, ``backprop`` (1986),
+# ``lenet`` (1989), ``alexnet`` (2012), ``transformer`` and ``mlperf``; its chapters
+# (§24-30) number six milestones 01-06 with other names (XOR, MLP, CNN). The two lists
+# disagree, so every name of both is accepted: ``backprop`` is the 1986 MLP milestone (03),
+# and ``lenet`` and ``alexnet`` are both the CNN milestone (04), whose CIFAR-10 script is
+# the AlexNet-era result. The chapters' numbering and prerequisites are the ones used.
 BOOK = {
     1: Info(
         "Perceptron: Rosenblatt's first neural network",
         "01-04 (trained: 05-07)",
         "none (synthetic 2-D points)",
         ("perceptron", "rosenblatt"),
+        "Perceptron",
+        "Frank Rosenblatt's First Neural Network",
+        (
+            "Every tensor operation: YOUR Tensor class",
+            "Every layer: YOUR Linear implementation",
+            "Every activation: YOUR Sigmoid function",
+        ),
     ),
     2: Info(
         "XOR crisis: why one layer is not enough",
         "01-06",
         "none (the XOR truth table)",
         ("xor", "minsky"),
+        "XOR Crisis",
+        "Minsky and Papert's Limit, Broken by a Hidden Layer",
+        (
+            "Every layer: YOUR Linear implementation",
+            "Every gradient: YOUR autograd",
+            "Every update: YOUR SGD optimizer",
+        ),
     ),
     3: Info(
         "MLP revival: backpropagation on handwritten digits",
         "01-08",
         "TinyDigits (shipped); MNIST (4 IDX files, downloaded to milestones/datasets/mnist/)",
         ("mlp", "backprop", "rumelhart"),
+        "MLP Revival",
+        "Rumelhart, Hinton and Williams' Backpropagation",
+        (
+            "Every gradient: YOUR backward()",
+            "Every loss: YOUR CrossEntropyLoss",
+            "Every batch: YOUR DataLoader",
+        ),
     ),
     4: Info(
         "CNN revolution: convolutions see shapes, wherever they are",
         "01-09",
         "TinyDigits (shipped); CIFAR-10 (python batches, downloaded to "
-        "milestones/datasets/cifar10/)",
-        ("cnn", "lenet", "lecun"),
+        "milestones/datasets/cifar-10/)",
+        ("cnn", "lenet", "alexnet", "lecun"),
+        "CNN Revolution",
+        "Yann LeCun's Convolutional Networks",
+        (
+            "Every convolution: YOUR Conv2d",
+            "Every pooling step: YOUR MaxPool2d",
+            "Every batch: YOUR DataLoader",
+        ),
     ),
     5: Info(
         "Transformer era: attention, GPT, questions answered",
@@ -81,14 +122,33 @@ BOOK = {
         "none (part 0); TinyTalks (downloaded to milestones/datasets/tinytalks/; smoke: a "
         "generated Q&A corpus)",
         ("transformer", "vaswani", "gpt"),
+        "Transformer Era",
+        "Vaswani et al.'s Attention Is All You Need",
+        (
+            "Every token: YOUR CharTokenizer",
+            "Every attention head: YOUR MultiHeadAttention",
+            "Every block: YOUR TransformerBlock and LayerNorm",
+        ),
     ),
     6: Info(
         "MLPerf: optimization olympics, smaller and faster models",
         "01-18 (profiling 14, quantization 15, compression 16, KV cache 17)",
         "TinyDigits (shipped) for part 1; a generated Q&A corpus for part 2",
         ("mlperf", "olympics", "optimization"),
+        "MLPerf",
+        "The Optimization Era",
+        (
+            "Every measurement: YOUR Profiler",
+            "Every smaller model: YOUR quantization and pruning",
+            "Every faster token: YOUR KV cache",
+        ),
     ),
 }
+
+
+# The last module each milestone's chapter header requires (Prerequisites: Modules 01-NN):
+# what ``tito milestone run`` checks before running anything.
+REQUIRES = {1: 4, 2: 6, 3: 8, 4: 9, 5: 13, 6: 18}
 
 
 @dataclass
@@ -104,6 +164,16 @@ class Milestone:
     @property
     def info(self) -> Info:
         return BOOK.get(self.number, Info(self.name, "n/s", "n/s"))
+
+    @property
+    def requires(self) -> int:
+        """The book's prerequisite: modules 01 to this number (0: none known)."""
+        return REQUIRES.get(self.number, 0)
+
+    @property
+    def title(self) -> str:
+        """``Milestone 01: Perceptron (1957)``, as the book's runner names it."""
+        return f"Milestone {self.number:02d}: {self.info.name or self.name} ({self.year})"
 
     @property
     def label(self) -> str:

@@ -15,8 +15,13 @@ refused, and the loaded object must then be a dict with exactly the expected kin
 Where the files are looked for (the same rules as MNIST):
 
 1. ``data_dir`` if given (the milestone's ``--data-dir``);
-2. ``$TINYTORCH_DATA_DIR/cifar10`` if that variable is set;
-3. ``~/.cache/tinytorch/datasets/cifar10``.
+2. ``$TINYTORCH_DATA_DIR/cifar-10`` if that variable is set;
+3. ``~/.cache/tinytorch/datasets/cifar-10`` (the milestone script uses the book's
+   ``milestones/datasets/cifar-10/`` instead).
+
+The folder is ``cifar-10`` (with a hyphen), as the book names the download cache
+(``milestones/datasets/cifar-10/``). The class names are the dataset's own
+(``batches.meta``): the book's list says "car" where the files say ``"automobile"``.
 
 In that directory, either the extracted ``cifar-10-batches-py/`` folder or the archive (read
 in place: nothing is extracted to disk). Without either, the archive is downloaded and its
@@ -43,6 +48,7 @@ from tinytorch.data.datasets.download import (
 
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
+SUBDIR = "cifar-10"  # the book's milestones/datasets/cifar-10/
 MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
 # SHA-256 of the archive (its published MD5 is c58f30108f718f92721af3b95e74349a; the
 # SHA-256 matches the one Keras and torchvision-based projects pin for the same file).
@@ -122,8 +128,8 @@ def read_batch(
 
 
 def default_cifar10_dir() -> Path:
-    """``$TINYTORCH_DATA_DIR/cifar10``, else ``~/.cache/tinytorch/datasets/cifar10``."""
-    return default_dataset_dir("cifar10")
+    """``$TINYTORCH_DATA_DIR/cifar-10``, else ``~/.cache/tinytorch/datasets/cifar-10``."""
+    return default_dataset_dir(SUBDIR)
 
 
 def missing_files_message(directory: Path, reason: str) -> str:
@@ -132,7 +138,7 @@ def missing_files_message(directory: Path, reason: str) -> str:
         f"Place {ARCHIVE} (from {MIRRORS[0]}{ARCHIVE}), or the folder {FOLDER}/ extracted "
         f"from it, in {directory},\n"
         "or point at a directory holding it with --data-dir DIR, or set TINYTORCH_DATA_DIR\n"
-        "(it then goes in $TINYTORCH_DATA_DIR/cifar10)."
+        "(it then goes in $TINYTORCH_DATA_DIR/cifar-10)."
     )
 
 
