@@ -20,11 +20,8 @@ its bytes; :func:`quantize_model` replaces them unless told not to.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import numpy as np
 
 from tinytorch.frontend.autograd import no_grad
 from tinytorch.frontend.tensor import Tensor
@@ -49,10 +46,11 @@ from tinytorch.perf.int8 import (  # noqa: F401  (the book imports its functions
     quantize_per_channel,
 )
 from tinytorch.perf.quantized_conv import QuantizedConv2d
+from tinytorch.perf.quantized_layer import QuantizedLayer
 
 
 # ----------------------------------------------------------------- QuantizedLinear
-class QuantizedLinear(Layer):
+class QuantizedLinear(QuantizedLayer):
     """An int8 version of a ``Linear`` layer (the book's attributes, real int8 storage).
 
     ``q_weight`` (``(in, out)``, int8) with ``weight_scale``/``weight_zero_point`` and
@@ -72,29 +70,10 @@ class QuantizedLinear(Layer):
             raise TypeError(
                 f"QuantizedLinear needs a Linear layer, got {type(linear_layer).__name__}"
             )
-        self._original = weakref.ref(linear_layer)
         self.in_features, self.out_features = linear_layer.in_features, linear_layer.out_features
-        self.per_channel = bool(per_channel)
-        self.require_calibration = bool(require_calibration)
-        if per_channel:
-            q, self.weight_scale, self.weight_zero_point = quantize_per_channel(linear_layer.weight)
-        else:
-            q, self.weight_scale, self.weight_zero_point = quantize_int8(linear_layer.weight)
-        self._q_weight_t = Tensor(np.ascontiguousarray(q.data.T))  # (out, in) int8
-        if linear_layer.bias is not None:
-            self.q_bias, self.bias_scale, self.bias_zero_point = quantize_int8(linear_layer.bias)
-        else:
-            self.q_bias = self.bias_scale = self.bias_zero_point = None
-        self._weight_params = param_tensors(self.weight_scale, self.weight_zero_point)
-        self._bias_params = (
-            None if self.q_bias is None else param_tensors(self.bias_scale, self.bias_zero_point)
+        self._quantize_weights(
+            linear_layer, linear_layer.weight, linear_layer.bias, per_channel, require_calibration
         )
-        self.input_scale: float | None = None
-        self.input_zero_point: int | None = None
-
-    @property
-    def original_layer(self) -> Linear | None:
-        return self._original()
 
     @property
     def q_weight(self) -> Tensor:
@@ -116,18 +95,7 @@ class QuantizedLinear(Layer):
                     f"dimension must be in_features={self.in_features}"
                 )
             arrays.append(data.ravel())
-        self.input_scale, self.input_zero_point = calibrated_params(arrays)
-
-    def _input_tensors(self) -> tuple[Tensor, Tensor]:
-        """The input's scale and zero point as tensors, remade only when they change."""
-        key = (self.input_scale, self.input_zero_point)
-        if getattr(self, "_input_key", None) != key:
-            self._input_key, self._input_params = key, param_tensors(*key)
-        return self._input_params
-
-    @property
-    def calibrated(self) -> bool:
-        return self.input_scale is not None
+        self._set_input_range(arrays)
 
     # ----------------------------------------------------------------- forward
     def forward(self, x: Tensor) -> Tensor:
@@ -141,11 +109,7 @@ class QuantizedLinear(Layer):
                 f"({self.in_features}, {self.out_features}): last dimension must be "
                 f"{self.in_features}"
             )
-        if not self.calibrated and self.require_calibration:
-            raise NotCalibratedError(
-                "QuantizedLinear was created with require_calibration=True: call "
-                "calibrate(sample_inputs) (or quantize_model(model, calibration_data)) first"
-            )
+        self._require_calibrated()
         with no_grad():
             rows = x.reshape(-1, self.in_features) if x.ndim != 2 else x
             if self.calibrated:
@@ -155,27 +119,6 @@ class QuantizedLinear(Layer):
             if self._bias_params is not None:
                 out = out + dequantize(self.q_bias, *self._bias_params)
             return out.reshape(*x.shape[:-1], self.out_features) if x.ndim != 2 else out
-
-    # ------------------------------------------------------------------ memory
-    def memory_usage(self) -> dict[str, float]:
-        """Bytes of the layer's values as float32 and as int8 (weights and bias), their
-        ratio, and the bytes saved. Per-channel scales and zero points are counted apart."""
-        count = self.in_features * self.out_features
-        if self.q_bias is not None:
-            count += self.out_features
-        original = 4.0 * count
-        quantized = float(self._q_weight_t.data.nbytes)
-        if self.q_bias is not None:
-            quantized += self.q_bias.data.nbytes
-        params = 8.0 * self.out_features if self.per_channel else 0.0
-        return {
-            "original_bytes": original,
-            "quantized_bytes": quantized,
-            "quantization_params_bytes": params,
-            "compression_ratio": original / quantized,
-            "memory_saved_bytes": original - quantized,
-            "memory_saved_percent": 100.0 * (original - quantized) / original,
-        }
 
     def __repr__(self) -> str:
         state = "calibrated" if self.calibrated else "not calibrated"

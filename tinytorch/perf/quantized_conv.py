@@ -34,30 +34,18 @@ kernels (or refuses, with ``require_calibration=True``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-
-import numpy as np
 
 from tinytorch.frontend.autograd import no_grad
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
 from tinytorch.ir.ops.spatial import out_size
-from tinytorch.nn.module import Layer
 from tinytorch.nn.spatial import Conv2d, _check_input, windows
-from tinytorch.perf.int8 import (
-    NotCalibratedError,
-    calibrated_params,
-    checked_float_data,
-    dequantize,
-    param_tensors,
-    quantize,
-    quantize_int8,
-    quantize_per_channel,
-)
+from tinytorch.perf.int8 import checked_float_data, dequantize, quantize
+from tinytorch.perf.quantized_layer import QuantizedLayer
 
 
-class QuantizedConv2d(Layer):
+class QuantizedConv2d(QuantizedLayer):
     """An int8 version of a ``Conv2d`` layer: kernels stored as int8 for the layer's life.
 
     ``q_weight`` (``(out, in, kh, kw)``, int8, a view of the ``(out, in*kh*kw)`` storage)
@@ -75,43 +63,20 @@ class QuantizedConv2d(Layer):
             raise TypeError(
                 f"QuantizedConv2d needs a Conv2d layer, got {type(conv_layer).__name__}"
             )
-        self._original = weakref.ref(conv_layer)
         self.in_channels, self.out_channels = conv_layer.in_channels, conv_layer.out_channels
         self.kernel_size, self.stride = conv_layer.kernel_size, conv_layer.stride
         self.padding = conv_layer.padding
-        self.per_channel = bool(per_channel)
-        self.require_calibration = bool(require_calibration)
         kh, kw = self.kernel_size
         self.patch_size = self.in_channels * kh * kw  # K: one im2col row
         columns = Tensor(conv_layer.weight.data.reshape(self.out_channels, -1).T)  # (K, out)
-        if per_channel:
-            q, self.weight_scale, self.weight_zero_point = quantize_per_channel(columns)
-        else:
-            q, self.weight_scale, self.weight_zero_point = quantize_int8(columns)
-        self._q_weight_t = Tensor(np.ascontiguousarray(q.data.T))  # (out, K) int8
-        if conv_layer.bias is not None:
-            self.q_bias, self.bias_scale, self.bias_zero_point = quantize_int8(conv_layer.bias)
-        else:
-            self.q_bias = self.bias_scale = self.bias_zero_point = None
-        self._weight_params = param_tensors(self.weight_scale, self.weight_zero_point)
-        self._bias_params = (
-            None if self.q_bias is None else param_tensors(self.bias_scale, self.bias_zero_point)
+        self._quantize_weights(
+            conv_layer, columns, conv_layer.bias, per_channel, require_calibration
         )
-        self.input_scale: float | None = None
-        self.input_zero_point: int | None = None
-
-    @property
-    def original_layer(self) -> Conv2d | None:
-        return self._original()
 
     @property
     def q_weight(self) -> Tensor:
         """The int8 kernels in ``Conv2d``'s ``(out, in, kh, kw)`` shape (a view: no copy)."""
         return self._q_weight_t.reshape(self.out_channels, self.in_channels, *self.kernel_size)
-
-    @property
-    def calibrated(self) -> bool:
-        return self.input_scale is not None
 
     # ------------------------------------------------------------ calibration
     def calibrate(self, sample_inputs: Sequence[Tensor]) -> None:
@@ -128,14 +93,7 @@ class QuantizedConv2d(Layer):
                     f"(batch, in_channels={self.in_channels}, height, width)"
                 )
             arrays.append(data)
-        self.input_scale, self.input_zero_point = calibrated_params(arrays)
-
-    def _input_tensors(self) -> tuple[Tensor, Tensor]:
-        """The input's scale and zero point as tensors, remade only when they change."""
-        key = (self.input_scale, self.input_zero_point)
-        if getattr(self, "_input_key", None) != key:
-            self._input_key, self._input_params = key, param_tensors(*key)
-        return self._input_params
+        self._set_input_range(arrays)
 
     # ----------------------------------------------------------------- forward
     def _rows(self, x: Tensor, pad_value: float) -> Tensor:
@@ -154,11 +112,7 @@ class QuantizedConv2d(Layer):
                 f"{self!r}: expected {self.in_channels} input channels, got {c} "
                 f"(input shape {x.shape}, int8 kernels {tuple(self.q_weight.shape)})"
             )
-        if not self.calibrated and self.require_calibration:
-            raise NotCalibratedError(
-                "QuantizedConv2d was created with require_calibration=True: call "
-                "calibrate(sample_inputs) (or quantize_model(model, calibration_data)) first"
-            )
+        self._require_calibrated()
         with no_grad():
             if self.calibrated:
                 params = self._input_tensors()
@@ -179,27 +133,6 @@ class QuantizedConv2d(Layer):
         oh = out_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
         ow = out_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
         return n, self.out_channels, oh, ow
-
-    # ------------------------------------------------------------------ memory
-    def memory_usage(self) -> dict[str, float]:
-        """Bytes of the layer's values as float32 and as int8 (kernels and bias), their
-        ratio and the bytes saved; per-channel scales and zero points are counted apart."""
-        count = self.out_channels * self.patch_size
-        if self.q_bias is not None:
-            count += self.out_channels
-        original = 4.0 * count
-        quantized = float(self._q_weight_t.data.nbytes)
-        if self.q_bias is not None:
-            quantized += self.q_bias.data.nbytes
-        params = 8.0 * self.out_channels if self.per_channel else 0.0
-        return {
-            "original_bytes": original,
-            "quantized_bytes": quantized,
-            "quantization_params_bytes": params,
-            "compression_ratio": original / quantized,
-            "memory_saved_bytes": original - quantized,
-            "memory_saved_percent": 100.0 * (original - quantized) / original,
-        }
 
     def __repr__(self) -> str:
         state = "calibrated" if self.calibrated else "not calibrated"
