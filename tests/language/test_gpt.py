@@ -102,14 +102,9 @@ def test_dropout_in_train_mode_only(rng):
 
 
 # ----------------------------------------------------------------- training
-def test_a_tiny_gpt_overfits_a_fixed_batch(rng):
-    """vocab 16, embed 32, 2 layers: Adam drives the loss on one batch down by 90% in 100
-    steps (a compiled step: traced once, replayed)."""
-    model = tiny_gpt(embed_dim=32, num_heads=4)
-    opt = Adam(model.parameters(), lr=3e-3)
-    x, y = rng.integers(0, VOCAB, (4, 8)), rng.integers(0, VOCAB, (4, 8))
+def make_step(model, opt):
+    """One training step of ``model`` on next-token prediction (eager; compile it to replay)."""
 
-    @tinytorch.compile
     def step(x, y):
         opt.zero_grad()
         loss = lm_loss(model, x, y)
@@ -117,6 +112,17 @@ def test_a_tiny_gpt_overfits_a_fixed_batch(rng):
         opt.step()
         return loss
 
+    return step
+
+
+def test_a_tiny_gpt_overfits_a_fixed_batch(rng):
+    """vocab 16, embed 32, 2 layers: Adam drives the loss on one batch down by 90% in 100
+    steps (a compiled step: traced once, replayed)."""
+    model = tiny_gpt(embed_dim=32, num_heads=4)
+    opt = Adam(model.parameters(), lr=3e-3)
+    x, y = rng.integers(0, VOCAB, (4, 8)), rng.integers(0, VOCAB, (4, 8))
+
+    step = tinytorch.compile(make_step(model, opt))
     losses = [step(x, y).item() for _ in range(100)]
     assert losses[0] > 2.0  # about log(16) = 2.77 at the start
     assert losses[-1] < 0.1 * losses[0]
@@ -127,16 +133,6 @@ def test_a_compiled_training_step_equals_the_eager_one(rng):
     eager_model, compiled_model = tiny_gpt(seed=3), tiny_gpt(seed=3)
     eager_opt = Adam(eager_model.parameters(), lr=1e-2)
     compiled_opt = Adam(compiled_model.parameters(), lr=1e-2)
-
-    def make_step(model, opt):
-        def step(x, y):
-            opt.zero_grad()
-            loss = lm_loss(model, x, y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
 
     eager, compiled = (
         make_step(eager_model, eager_opt),

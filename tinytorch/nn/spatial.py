@@ -145,6 +145,21 @@ def avg_pool2d(
 HE_GAIN = 2.0  # He initialisation for ReLU networks: std = sqrt(2 / fan_in)
 
 
+def conv_output_shape(
+    shape: tuple[int, int, int, int],
+    out_channels: int,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> tuple[int, int, int, int]:
+    """``(N, out_channels, OH, OW)`` of a convolution over an ``(N, C, H, W)`` input, with
+    ``OH = (H + 2*pad - kh) // stride + 1`` (the book's formula; likewise ``OW``)."""
+    n, _, h, w = shape
+    oh = out_size(h, kernel_size[0], stride[0], padding[0])
+    ow = out_size(w, kernel_size[1], stride[1], padding[1])
+    return n, out_channels, oh, ow
+
+
 class Conv2d(Layer):
     """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``.
 
@@ -192,10 +207,9 @@ class Conv2d(Layer):
 
     def output_shape(self, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """The book's formula for an input ``shape`` (no graph is built)."""
-        n, _, h, w = shape
-        oh = out_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
-        ow = out_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
-        return n, self.out_channels, oh, ow
+        return conv_output_shape(
+            shape, self.out_channels, self.kernel_size, self.stride, self.padding
+        )
 
     def __repr__(self) -> str:
         return (

@@ -39,8 +39,7 @@ from collections.abc import Sequence
 from tinytorch.frontend.autograd import no_grad
 from tinytorch.frontend.tensor import Tensor
 from tinytorch.ir.errors import ShapeError
-from tinytorch.ir.ops.spatial import out_size
-from tinytorch.nn.spatial import Conv2d, _check_input, windows
+from tinytorch.nn.spatial import Conv2d, _check_input, conv_output_shape, windows
 from tinytorch.perf.int8 import checked_float_data, dequantize, quantize
 from tinytorch.perf.quantized_layer import QuantizedLayer
 
@@ -129,10 +128,9 @@ class QuantizedConv2d(QuantizedLayer):
 
     def output_shape(self, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """``Conv2d``'s formula for an input ``shape`` (no graph is built)."""
-        n, _, h, w = shape
-        oh = out_size(h, self.kernel_size[0], self.stride[0], self.padding[0])
-        ow = out_size(w, self.kernel_size[1], self.stride[1], self.padding[1])
-        return n, self.out_channels, oh, ow
+        return conv_output_shape(
+            shape, self.out_channels, self.kernel_size, self.stride, self.padding
+        )
 
     def __repr__(self) -> str:
         state = "calibrated" if self.calibrated else "not calibrated"
